@@ -1,0 +1,123 @@
+"""Composition root: settings → broker, RPC client, key cache, metrics → FastAPI app.
+
+`create_app` connects nothing; the app's lifespan starts and stops the NATS broker.
+`start` serves the app with uvicorn in the current event loop (tests, devstack);
+`serve_forever` is `python -m gateway`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Generator
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from faststream.nats import NatsBroker
+from portal_contracts import Namespace
+from prometheus_client import start_http_server
+
+from .adapters.rpc import RpcClient
+from .application.key_cache import KeyCache
+from .entrypoints.http.app import build_app
+from .observability import Metrics, configure_logging
+from .settings import Settings
+
+
+def create_app(settings: Settings, **overrides: Any) -> FastAPI:
+    """Overrides: `broker` (a NatsBroker), `clock` (monotonic seconds, for the key cache)."""
+    metrics = Metrics()
+    broker: NatsBroker = overrides.get("broker") or NatsBroker(
+        settings.nats_url,
+        name="gateway",
+        max_reconnect_attempts=-1,
+        logger=logging.getLogger("gateway.broker"),
+    )
+    rpc = RpcClient(broker, Namespace(settings.namespace), settings.rpc_timeout_seconds, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await broker.start()
+        metrics_server = None
+        if settings.metrics_port is not None:
+            metrics_server, _thread = start_http_server(
+                settings.metrics_port, registry=metrics.registry
+            )
+        try:
+            yield
+        finally:
+            if metrics_server is not None:
+                metrics_server.shutdown()
+            await broker.stop()
+
+    app = build_app(lifespan, lambda _path: settings.max_body_bytes, metrics)
+    app.state.settings = settings
+    app.state.broker = broker
+    app.state.rpc = rpc
+    app.state.metrics = metrics
+    app.state.key_cache = KeyCache(
+        settings.auth_cache_seconds, overrides.get("clock", time.monotonic)
+    )
+    return app
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """Leaves signal handling to the host process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def _config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+    )
+
+
+@dataclass
+class Running:
+    app: FastAPI
+    server: uvicorn.Server
+    task: asyncio.Task[None]
+
+    @property
+    def port(self) -> int:
+        sockets = self.server.servers[0].sockets
+        return int(sockets[0].getsockname()[1])
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server.config.host}:{self.port}"
+
+    async def stop(self) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+async def start(settings: Settings, **overrides: Any) -> Running:
+    """Serves in the background; `settings.port = 0` picks a free port (see `Running.url`)."""
+    app = create_app(settings, **overrides)
+    server = _EmbeddedServer(_config(app, settings))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise RuntimeError("gateway stopped during start-up")
+        await asyncio.sleep(0.01)
+    return Running(app, server, task)
+
+
+async def serve_forever(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    await uvicorn.Server(_config(create_app(settings), settings)).serve()

@@ -1,0 +1,35 @@
+"""The FastAPI application: routers, error handlers and middlewares, no connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+from fastapi import FastAPI
+
+from ...observability import Metrics
+from . import admin_account, admin_portals, errors, health
+from .middleware import BodyGuard, EdgeMiddleware
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+DESCRIPTION = """Customer portal gateway. Every error answers
+`{"error": {"code", "message", "details"}}`. Malformed JSON → 400 `bad_request`; a body that
+breaks the schema → 422 `validation_error` with `details.errors: [{field, message, type}]`;
+a body over the limit → 413; a non-JSON body → 415; a backend that does not answer → 503."""
+
+
+def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metrics) -> FastAPI:
+    app = FastAPI(
+        title="Customer Portal Gateway",
+        version="1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(admin_account.router)
+    app.include_router(admin_portals.router)
+    app.add_middleware(BodyGuard, limit_for=limit_for)
+    app.add_middleware(EdgeMiddleware, metrics=metrics)
+    return app

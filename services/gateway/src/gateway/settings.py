@@ -1,0 +1,28 @@
+"""Gateway settings: the only reader of the environment (prefix `GATEWAY_`)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore", populate_by_name=True)
+
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222", validation_alias=AliasChoices("GATEWAY_NATS_URL", "NATS_URL")
+    )
+    namespace: str = Field(
+        "portal", validation_alias=AliasChoices("GATEWAY_NAMESPACE", "PORTAL_NAMESPACE")
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+    rpc_timeout_seconds: float = Field(5.0, gt=0)
+    ready_timeout_seconds: float = Field(1.0, gt=0)
+    max_body_bytes: int = Field(MIB, gt=0)
+    auth_cache_seconds: float = Field(5.0, ge=0)
+    required_services: list[str] = ["portal-config", "ticket-view", "notifier"]
