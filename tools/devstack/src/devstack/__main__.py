@@ -1,16 +1,85 @@
-"""`python -m devstack <command>`: run the embedded stack, benchmarks, maintenance."""
+"""`python -m devstack <command>`: run the embedded stack, stop it, maintenance.
+
+- `run [--var-dir DIR] [--infra-only] [--no-demo] [--quiet]` — the whole portal (see stack.py).
+- `stop [--var-dir DIR]` — SIGTERM to the `run` supervisor of that var dir.
+- `bench`, `rebuild-ticket-view` — not available yet (provided by the ticket-view work).
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import os
+import signal
 import sys
+import time
+import warnings
+
+from .config import StackConfig
+from .supervisor import live_process, read_pid
+
+NOT_YET = {
+    "bench": "the freshness/throughput benchmark",
+    "rebuild-ticket-view": "rebuilding the ticket-view read model from its streams",
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m devstack")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="start NATS, PostgreSQL, SMTP sink and the services")
+    run.add_argument("--var-dir", help="state directory (default: $PORTAL_VAR_DIR or ./var)")
+    run.add_argument("--infra-only", action="store_true", help="NATS, PostgreSQL, SMTP only")
+    run.add_argument("--no-demo", action="store_true", help="no demo portal or CRM data")
+    run.add_argument("--quiet", action="store_true", default=None, help="no console log tail")
+    stop = commands.add_parser("stop", help="stop the `run` of a var dir")
+    stop.add_argument("--var-dir")
+    for name, what in NOT_YET.items():
+        commands.add_parser(name, help=f"{what} (not available yet)")
+    return parser
+
+
+def _stop(config: StackConfig) -> int:
+    proc = live_process(read_pid(config.run_dir / "devstack.pid"), "devstack run")
+    if proc is None:
+        print(f"devstack: nothing running on {config.var_dir}")
+        return 0
+    os.kill(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + config.stop_grace + 30
+    while proc.is_running() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if proc.is_running():
+        print(f"devstack: pid {proc.pid} still running", file=sys.stderr)
+        return 1
+    print(f"devstack: stopped pid {proc.pid}")
+    return 0
 
 
 def main(argv: list[str]) -> int:
-    commands = ("run",)
-    if not argv or argv[0] not in commands:
-        print(f"usage: python -m devstack {{{','.join(commands)}}}", file=sys.stderr)
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    args = _parser().parse_args(argv)
+    if args.command in NOT_YET:
+        print(
+            f"devstack {args.command}: not available yet — {NOT_YET[args.command]} "
+            "is to be provided with the ticket-view service",
+            file=sys.stderr,
+        )
         return 2
-    raise SystemExit(f"'{argv[0]}' is not available yet")
+    if args.command == "stop":
+        return _stop(StackConfig.from_env(var_dir=args.var_dir))
+    from .stack import Stack
+
+    config = StackConfig.from_env(
+        var_dir=args.var_dir,
+        quiet=args.quiet,
+        infra_only=args.infra_only,
+        with_demo=not args.no_demo,
+    )
+
+    async def _run() -> int:
+        return await Stack(config).run()
+
+    return asyncio.run(_run())
 
 
 if __name__ == "__main__":

