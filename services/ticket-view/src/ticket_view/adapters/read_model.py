@@ -1,0 +1,207 @@
+"""Query side of the read model (PostgreSQL).
+
+The visible set is the UNION of the contact's associated ticket ids and, when the contact's
+reach includes a company, that company's associated ticket ids (both served by partial
+indexes on `associated`), joined to live tickets by primary key, then filtered, keyset-
+paginated and sorted. SQL text is built per query shape so each shape gets its own prepared
+statement and plan.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal_contracts.portal import TicketDisplay, Visibility
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from ..application.queries import MessageRow, TicketQuery, TicketRow
+from ..domain.visibility import ContactFacts, PortalRules, Reach
+
+_TICKET_COLUMNS = (
+    "t.ticket_id, t.subject, t.status, t.stage, t.pipeline, t.priority, "
+    "t.created_at, t.updated_at, t.properties"
+)
+_CONTACT_SELECT = (
+    "SELECT c.contact_id, c.email, c.firstname, c.lastname, c.primary_company_id, c.language, "
+    "c.properties, co.company_id IS NOT NULL, co.name FROM contacts c "
+    "LEFT JOIN companies co ON co.account_id = c.account_id "
+    "AND co.company_id = c.primary_company_id AND NOT co.deleted "
+)
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def list_sql(query: TicketQuery) -> str:
+    parts = [
+        "SELECT ticket_id, true AS own FROM ticket_contacts "
+        "WHERE account_id = %(account_id)s AND contact_id = %(contact_id)s AND associated"
+    ]
+    if query.reach.company_id is not None:
+        parts.append(
+            "SELECT ticket_id, false FROM ticket_companies "
+            "WHERE account_id = %(account_id)s AND company_id = %(company_id)s AND associated"
+        )
+    conditions = ["NOT t.deleted"]
+    if query.pipelines is not None:
+        conditions.append("t.pipeline = ANY(%(pipelines)s)")
+    if query.status is not None:
+        conditions.append("t.status = %(status)s")
+    direction = "DESC" if query.descending else "ASC"
+    column = query.sort_column
+    if query.after is not None:
+        op = "<" if query.descending else ">"
+        conditions.append(f"(t.{column}, t.ticket_id) {op} (%(after_value)s, %(after_id)s)")
+    if query.q is not None:
+        conditions.append(
+            "(t.subject ILIKE %(pattern)s OR t.content ILIKE %(pattern)s OR EXISTS ("
+            "SELECT 1 FROM messages m WHERE m.account_id = t.account_id "
+            "AND m.ticket_id = t.ticket_id AND m.public AND m.body ILIKE %(pattern)s))"
+        )
+    union = " UNION ALL ".join(parts)
+    return (
+        f"SELECT {_TICKET_COLUMNS}, v.own FROM ("
+        f"SELECT ticket_id, bool_or(own) AS own FROM ({union}) s GROUP BY ticket_id) v "
+        "JOIN tickets t ON t.account_id = %(account_id)s AND t.ticket_id = v.ticket_id "
+        f"WHERE {' AND '.join(conditions)} "
+        f"ORDER BY t.{column} {direction}, t.ticket_id {direction} LIMIT %(limit)s"
+    )
+
+
+def list_params(query: TicketQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "account_id": query.account_id,
+        "contact_id": query.reach.contact_id,
+        "company_id": query.reach.company_id,
+        "pipelines": query.pipelines,
+        "status": query.status,
+        "limit": query.limit,
+    }
+    if query.after is not None:
+        params["after_value"], params["after_id"] = query.after
+    if query.q is not None:
+        params["pattern"] = f"%{escape_like(query.q)}%"
+    return params
+
+
+_ONE_SQL = (
+    f"SELECT {_TICKET_COLUMNS}, EXISTS (SELECT 1 FROM ticket_contacts "
+    "WHERE account_id = %(account_id)s AND ticket_id = %(ticket_id)s "
+    "AND contact_id = %(contact_id)s AND associated), "
+    "EXISTS (SELECT 1 FROM ticket_companies WHERE account_id = %(account_id)s "
+    "AND ticket_id = %(ticket_id)s AND company_id = %(company_id)s AND associated) "
+    "FROM tickets t WHERE t.account_id = %(account_id)s AND t.ticket_id = %(ticket_id)s "
+    "AND NOT t.deleted"
+)
+
+
+def _contact(account_id: str, row: Any) -> ContactFacts:
+    return ContactFacts(
+        account_id=account_id,
+        contact_id=row[0],
+        email=row[1],
+        firstname=row[2],
+        lastname=row[3],
+        primary_company_id=row[4],
+        language=row[5],
+        properties=row[6] or {},
+        company_known=bool(row[7]),
+        company_name=row[8],
+    )
+
+
+def _ticket_row(row: Any, own: bool) -> TicketRow:
+    return TicketRow(
+        ticket_id=row[0],
+        subject=row[1],
+        status=row[2],
+        stage=row[3],
+        pipeline=row[4],
+        priority=row[5],
+        created_at=row[6],
+        updated_at=row[7],
+        properties=row[8] or {},
+        own=own,
+    )
+
+
+class PgReadModel:
+    def __init__(self, pool: AsyncConnectionPool):
+        self._pool = pool
+
+    async def _fetch(self, sql: str, params: Any) -> list[Any]:
+        async with self._pool.connection() as conn:
+            cur = conn.cursor(row_factory=tuple_row)
+            await cur.execute(sql, params)
+            return await cur.fetchall()
+
+    async def ping(self) -> bool:
+        rows = await self._fetch("SELECT 1", None)
+        return bool(rows)
+
+    async def portal(self, account_id: str, portal_id: str) -> PortalRules | None:
+        rows = await self._fetch(
+            "SELECT visibility, ticket_display FROM portals "
+            "WHERE account_id = %s AND portal_id = %s",
+            (account_id, portal_id),
+        )
+        if not rows:
+            return None
+        visibility, display = rows[0]
+        return PortalRules(
+            account_id=account_id,
+            portal_id=portal_id,
+            visibility=Visibility.model_validate(visibility) if visibility else None,
+            display=TicketDisplay.model_validate(display or {}),
+        )
+
+    async def contact(self, account_id: str, contact_id: str) -> ContactFacts | None:
+        rows = await self._fetch(
+            _CONTACT_SELECT + "WHERE c.account_id = %s AND c.contact_id = %s AND NOT c.deleted",
+            (account_id, contact_id),
+        )
+        return _contact(account_id, rows[0]) if rows else None
+
+    async def contact_by_email(self, account_id: str, email: str) -> ContactFacts | None:
+        rows = await self._fetch(
+            _CONTACT_SELECT + "WHERE c.account_id = %s AND lower(c.email) = lower(%s) "
+            "AND NOT c.deleted ORDER BY c.occurred_at DESC, c.event_id DESC LIMIT 1",
+            (account_id, email),
+        )
+        return _contact(account_id, rows[0]) if rows else None
+
+    async def visible_tickets(self, query: TicketQuery) -> list[TicketRow]:
+        rows = await self._fetch(list_sql(query), list_params(query))
+        return [_ticket_row(row, bool(row[9])) for row in rows]
+
+    async def visible_ticket(
+        self, account_id: str, reach: Reach, pipelines: list[str] | None, ticket_id: str
+    ) -> TicketRow | None:
+        params = {
+            "account_id": account_id,
+            "ticket_id": ticket_id,
+            "contact_id": reach.contact_id,
+            "company_id": reach.company_id,
+        }
+        rows = await self._fetch(_ONE_SQL, params)
+        if not rows:
+            return None
+        found = rows[0]
+        own, via_company = bool(found[9]), bool(found[10])
+        if not own and not (via_company and reach.company_id is not None):
+            return None
+        row = _ticket_row(found, own)
+        if pipelines is not None and row.pipeline not in pipelines:
+            return None
+        return row
+
+    async def public_messages(self, account_id: str, ticket_id: str) -> list[MessageRow]:
+        rows = await self._fetch(
+            "SELECT message_id, author_type, author_name, body, created_at FROM messages "
+            "WHERE account_id = %s AND ticket_id = %s AND public "
+            "ORDER BY created_at, message_id",
+            (account_id, ticket_id),
+        )
+        return [MessageRow(*row) for row in rows]

@@ -1,0 +1,82 @@
+"""DDL of the ticket-visibility read model. Every table is keyed by (account_id, ...).
+
+`event_id` columns use the "C" collation so that ties on `occurred_at` are broken by byte
+order, exactly as in Python: the winner of a key never depends on batch boundaries.
+"""
+
+from __future__ import annotations
+
+from psycopg import AsyncConnection
+
+TABLES = (
+    "contacts",
+    "companies",
+    "tickets",
+    "ticket_contacts",
+    "ticket_companies",
+    "messages",
+    "portals",
+    "projection_positions",
+)
+
+_VERSION = 'occurred_at timestamptz NOT NULL, event_id text COLLATE "C" NOT NULL'
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS contacts (
+    account_id text NOT NULL, contact_id text NOT NULL,
+    email text, firstname text, lastname text, primary_company_id text, language text,
+    properties jsonb NOT NULL DEFAULT '{{}}', deleted boolean NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, contact_id));
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts (account_id, lower(email))
+    WHERE NOT deleted;
+CREATE TABLE IF NOT EXISTS companies (
+    account_id text NOT NULL, company_id text NOT NULL, name text, domain text,
+    properties jsonb NOT NULL DEFAULT '{{}}', deleted boolean NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, company_id));
+CREATE TABLE IF NOT EXISTS tickets (
+    account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C",
+    subject text, content text, pipeline text, stage text, status text, priority text,
+    inbox_id text, created_at timestamptz, updated_at timestamptz,
+    properties jsonb NOT NULL DEFAULT '{{}}', deleted boolean NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, ticket_id));
+CREATE TABLE IF NOT EXISTS ticket_contacts (
+    account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", contact_id text NOT NULL,
+    associated boolean NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, ticket_id, contact_id));
+CREATE INDEX IF NOT EXISTS ticket_contacts_by_contact
+    ON ticket_contacts (account_id, contact_id, ticket_id) WHERE associated;
+CREATE TABLE IF NOT EXISTS ticket_companies (
+    account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", company_id text NOT NULL,
+    associated boolean NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, ticket_id, company_id));
+CREATE INDEX IF NOT EXISTS ticket_companies_by_company
+    ON ticket_companies (account_id, company_id, ticket_id) WHERE associated;
+CREATE TABLE IF NOT EXISTS messages (
+    account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", message_id text NOT NULL,
+    author_type text NOT NULL, author_id text, author_name text, body text NOT NULL,
+    public boolean NOT NULL, created_at timestamptz NOT NULL, {_VERSION},
+    PRIMARY KEY (account_id, ticket_id, message_id));
+CREATE TABLE IF NOT EXISTS portals (
+    account_id text NOT NULL, portal_id text NOT NULL,
+    title text, title_v integer NOT NULL DEFAULT 0,
+    domain text, slug text, language text, domain_v integer NOT NULL DEFAULT 0,
+    default_inbox_id text, visibility jsonb, visibility_v integer NOT NULL DEFAULT 0,
+    ticket_display jsonb, ticket_display_v integer NOT NULL DEFAULT 0,
+    status text, status_v integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (account_id, portal_id));
+CREATE TABLE IF NOT EXISTS projection_positions (
+    projection text PRIMARY KEY, stream_seq bigint NOT NULL);
+"""
+
+
+async def create_schema(conn: AsyncConnection) -> None:
+    """Idempotent: safe at every start and from several processes."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
+        await conn.execute(DDL)
+
+
+async def drop_schema(conn: AsyncConnection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
+        await conn.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))

@@ -1,0 +1,77 @@
+"""Rebuild: drop the read model, recreate it and replay both streams from the start.
+
+The replay runs the very projectors the service runs (batches, last-writer-wins, tracking
+positions), so the result is identical to the incrementally built model. Stop the service
+first: the rebuild refuses to run while a projector holds its lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from time import perf_counter
+from typing import Any
+
+import structlog
+
+from ..adapters import db
+from ..adapters.schema import create_schema, drop_schema
+from ..observability import Metrics
+from ..settings import Settings
+
+log = structlog.get_logger("ticket_view.rebuild")
+
+
+class ProjectorRunning(RuntimeError):
+    pass
+
+
+async def _assert_idle(url: str, names: list[str]) -> None:
+    conn = await db.connect(url, autocommit=True)
+    try:
+        for name in names:
+            key = f"ticket-view:{name}"
+            cur = await conn.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,))
+            row = await cur.fetchone()
+            if not row or not row[0]:
+                raise ProjectorRunning(f"projection {name!r} is running: stop ticket-view first")
+            await conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
+    finally:
+        await conn.close()
+
+
+async def rebuild(settings: Settings, timeout: float = 3600.0) -> dict[str, Any]:
+    """→ {events, seconds, events_per_second, positions}."""
+    from ..bootstrap import Running, prepare, projection_specs, start_projectors
+
+    ns, nc = await prepare(settings)
+    running = Running(nc=nc, pool=None, metrics=Metrics())
+    try:
+        await _assert_idle(settings.database_url, [s.name for s in projection_specs(ns)])
+        js = nc.jetstream()
+        targets = {}
+        for spec in projection_specs(ns):
+            info = await js.stream_info(spec.stream)
+            targets[spec.name] = info.state.last_seq
+        conn = await db.connect(settings.database_url, autocommit=True)
+        try:
+            await drop_schema(conn)
+            await create_schema(conn)
+        finally:
+            await conn.close()
+        started = perf_counter()
+        start_projectors(running, ns, settings)
+        await asyncio.gather(
+            *(running.projectors[name].wait_for(seq, timeout) for name, seq in targets.items())
+        )
+        seconds = perf_counter() - started
+    finally:
+        await running.stop()
+    events = sum(p.applied for p in running.projectors.values())
+    report = {
+        "events": events,
+        "seconds": round(seconds, 3),
+        "events_per_second": round(events / seconds, 1) if seconds > 0 else None,
+        "positions": targets,
+    }
+    log.info("read_model_rebuilt", **report)
+    return report

@@ -1,0 +1,32 @@
+"""ticket-view settings: the only reader of the environment (prefix `TICKET_VIEW_`)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TICKET_VIEW_", extra="ignore", populate_by_name=True
+    )
+
+    nats_url: str = Field(
+        "nats://127.0.0.1:4222", validation_alias=AliasChoices("TICKET_VIEW_NATS_URL", "NATS_URL")
+    )
+    database_url: str = Field(
+        "postgresql://postgres@127.0.0.1:5432/ticket_view",
+        validation_alias=AliasChoices("TICKET_VIEW_DATABASE_URL", "DATABASE_URL"),
+    )
+    namespace: str = Field(
+        "portal", validation_alias=AliasChoices("TICKET_VIEW_NAMESPACE", "PORTAL_NAMESPACE")
+    )
+    log_level: str = "INFO"
+    metrics_port: int | None = None
+    batch_size: int = Field(1000, ge=1, le=10_000)
+    """Most stream messages applied in one transaction."""
+    pool_size: int = Field(8, ge=1, le=100)
+    """Query connections (one more is held by each projector)."""
+    max_concurrent_requests: int = Field(64, ge=1)
+    projector_enabled: bool = True
+    rpc_enabled: bool = True

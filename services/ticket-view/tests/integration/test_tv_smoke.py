@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+
+async def test_a_contact_sees_its_own_ticket_with_display_settings(tv, events, portal_events):
+    p = portal_events("acc1", "portal1")
+    await tv.publish_portal(
+        [
+            p.created(),
+            p.visibility("own"),
+            p.display(status_labels={"new": "Received"}, properties=["sla"]),
+        ]
+    )
+    await tv.publish_crm(
+        "acc1",
+        [
+            events.contact("c1", firstname="Ann", lastname="Lee"),
+            events.ticket("t1", properties={"sla": "gold", "secret": "x"}, priority="high"),
+            events.link_contact("t1", "c1"),
+            events.message("t1", "m1", "hello public"),
+            events.message("t1", "m2", "internal note", public=False),
+        ],
+    )
+    await tv.synced()
+    page = await tv.ok("tickets.list", account_id="acc1", portal_id="portal1", contact_id="c1")
+    assert [i["id"] for i in page["items"]] == ["t1"]
+    item = page["items"][0]
+    assert item["status_label"] == "Received"
+    assert item["properties"] == {"sla": "gold"}
+    assert item["scope"] == "own"
+    assert item["priority"] == "high"
+    detail = await tv.ok(
+        "tickets.get", account_id="acc1", portal_id="portal1", contact_id="c1", ticket_id="t1"
+    )
+    assert [m["body"] for m in detail["messages"]] == ["hello public"]
+    found = await tv.ok("contacts.find_by_email", account_id="acc1", email="C1@EXAMPLE.com")
+    assert found == {
+        "contact_id": "c1",
+        "email": "c1@example.com",
+        "name": "Ann Lee",
+        "primary_company_id": None,
+    }
+    assert (await tv.ok("ping")) == {"status": "ok"}
