@@ -7,7 +7,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOTIFIER_", extra="ignore", populate_by_name=True)
 
     nats_url: str = Field(
         "nats://127.0.0.1:4222", validation_alias=AliasChoices("NOTIFIER_NATS_URL", "NATS_URL")

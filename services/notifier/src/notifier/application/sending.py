@@ -96,8 +96,8 @@ class Sender:
             except Exception as exc:
                 await self._failed(delivery, exc)
                 return
-            await self.repo.finish(delivery, DeliveryState.SENT, self.clock(), recipient=recipient)
             await self.hooks.after_smtp(delivery)
+            await self.repo.finish(delivery, DeliveryState.SENT, self.clock(), recipient=recipient)
             metrics.SENT.labels(delivery.kind.value).inc()
             log.info("email_sent", kind=delivery.kind.value, message_id=delivery.message_id)
 
