@@ -273,12 +273,15 @@ class Stack:
                 return 0
 
     async def _shutdown(self, code: int) -> int:
-        self.tail.poll()
+        """A service that ends with 0, or dies of the SIGTERM it was sent, stopped cleanly."""
+        if not self.config.quiet:
+            self.tail.poll()
         children = list(reversed(self.children))
         exits = await stop_children(children, self.config.stop_grace, self.force)
-        self.tail.poll()
+        if not self.config.quiet:
+            self.tail.poll()
         for name, status in exits.items():
-            if status != 0:
+            if status not in (0, -signal.SIGTERM):
                 say(f"devstack: {name} stopped with exit code {status}")
                 code = code or 1
         remove_pids(self.config.run_dir, [c.name for c in self.children])

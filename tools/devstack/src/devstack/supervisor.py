@@ -148,6 +148,20 @@ def reap_stale(run_dir: Path, markers: Mapping[str, str], grace: float = 10.0) -
     return [name for name, _ in stale]
 
 
+def still_running(pids: Mapping[str, int], timeout: float = 10.0) -> dict[str, int]:
+    """The pids among `pids` that are still alive (not gone, not zombies) after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = {}
+        for name, pid in pids.items():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive[name] = pid
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.1)
+
+
 # console tail ------------------------------------------------------------------------------
 
 _SKIP_KEYS = {"timestamp", "time", "ts", "logger", "level", "event", "log_level"}
