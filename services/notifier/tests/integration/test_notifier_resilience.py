@@ -97,9 +97,9 @@ async def test_smtp_outage_backlog_drains_once_when_it_returns(
 
 async def test_dead_after_max_attempts(harness: Any) -> None:
     harness.world.contact("c1", "ana@example.com")
-    dead_before = REGISTRY.get_sample_value(
-        "notifier_deliveries_dead_total", {"kind": "registration"}
-    ) or 0.0
+    dead_before = (
+        REGISTRY.get_sample_value("notifier_deliveries_dead_total", {"kind": "registration"}) or 0.0
+    )
     running = await harness.start(smtp_url=f"smtp://127.0.0.1:{free_port()}", max_attempts=3)
     event = harness.event("member.invited", "c1")
     await harness.publish(event)
