@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck unit bench rebuild-ticket-view contracts-export clean
+.PHONY: install run stop logs test lint typecheck unit bench rebuild-ticket-view contracts-export clean
 
 $(UV):
 	$(PYTHON) -m venv .tools
@@ -21,6 +21,12 @@ install: $(VENV)/.installed
 
 run: install
 	$(BIN)/python -m devstack run
+
+stop: install
+	$(BIN)/python -m devstack stop
+
+logs:
+	tail -n 20 -F $${PORTAL_VAR_DIR:-var}/log/*.log
 
 lint: install
 	$(BIN)/ruff check .

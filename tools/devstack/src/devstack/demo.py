@@ -21,7 +21,7 @@ from portal_contracts import CORRELATION_HEADER, Namespace
 from portal_contracts.config_rpc import SERVICE, EnsureAccount
 from portal_contracts.rpc import RpcReply
 
-from .demo_data import DEMO_DOMAIN, DEMO_SLUG, crm_events
+from .demo_data import DEMO_SLUG, crm_events, demo_domain
 
 DEMO_ACCOUNT = "demo"
 DEFAULT_ACCOUNT = "default"
@@ -98,19 +98,17 @@ async def _ensure_inbox(admin: _Admin) -> str:
     return str(created["id"])
 
 
-async def _ensure_portal(admin: _Admin, inbox_id: str) -> dict[str, Any]:
+async def _ensure_portal(admin: _Admin, inbox_id: str, domain: str) -> dict[str, Any]:
     listing = await admin.expect("GET", "/api/v1/portals")
     portal = next(
         (p for p in listing.get("items", []) if p.get("slug") == DEMO_SLUG),
         None,
     ) or await admin.expect("POST", "/api/v1/portals", {"title": "Acme Support"})
     base = f"/api/v1/portals/{portal['id']}"
+    if portal.get("domain") != domain:
+        portal = await admin.expect("PUT", f"{base}/domain", {"domain": domain, "slug": DEMO_SLUG})
     if portal.get("status") == "active":
         return portal
-    if not portal.get("slug"):
-        portal = await admin.expect(
-            "PUT", f"{base}/domain", {"domain": DEMO_DOMAIN, "slug": DEMO_SLUG}
-        )
     if not portal.get("default_inbox_id"):
         tickets = {"default_inbox_id": inbox_id, "visibility": {"mode": "company"}}
         portal = await admin.expect("PUT", f"{base}/tickets", tickets)
@@ -136,23 +134,24 @@ async def _send_crm(admin: _Admin, inbox_id: str) -> str:
 
 
 async def create_demo_portal(gateway_url: str, api_key: str, port: int) -> DemoReport:
-    """Connected domain `localhost` (en), inbox `Support`, portal `Acme Support` at slug
+    """Connected domain `localhost:<port>` (en), inbox `Support`, portal `Acme Support` at slug
     `demo` (company visibility, open registration), activated; then the demo CRM records.
     A step the gateway does not offer yet is reported, not fatal."""
     report = DemoReport()
     headers = {"Authorization": f"Bearer {api_key}"}
     async with httpx.AsyncClient(base_url=gateway_url, headers=headers, timeout=15) as client:
         admin = _Admin(client)
+        domain = demo_domain(port)
         try:
             await admin.expect(
                 "POST",
                 "/api/v1/domains",
-                {"domain": DEMO_DOMAIN, "primary_language": "en"},
+                {"domain": domain, "primary_language": "en"},
                 ok=(201, 409),
             )
             inbox_id = await _ensure_inbox(admin)
-            portal = await _ensure_portal(admin, inbox_id)
-            report.portal_url = f"http://{DEMO_DOMAIN}:{port}/{DEMO_SLUG}/"
+            portal = await _ensure_portal(admin, inbox_id, domain)
+            report.portal_url = portal.get("url") or f"http://{domain}/{DEMO_SLUG}/"
             report.notes.append(f"demo portal: {portal.get('title')} ({portal.get('status')})")
         except (DemoError, httpx.HTTPError, KeyError, ValueError) as exc:
             report.notes.append(f"demo portal: not created: {exc}")

@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-DEMO_DOMAIN = "localhost"
+DEMO_HOST = "localhost"
 DEMO_SLUG = "demo"
+
+
+def demo_domain(port: int) -> str:
+    """The connected domain of the demo portal: `Host` as a browser sends it, port included."""
+    return f"{DEMO_HOST}:{port}"
+
+
 DAY = "2026-01-05T"
 T0 = f"{DAY}09:00:00Z"
 
