@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import time
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
@@ -119,5 +120,10 @@ async def start(settings: Settings, **overrides: Any) -> Running:
 
 
 async def serve_forever(settings: Settings) -> None:
+    """Until SIGINT/SIGTERM; then drains requests, stops the broker and returns (exit 0)."""
     configure_logging(settings.log_level)
-    await uvicorn.Server(_config(create_app(settings), settings)).serve()
+    server = _EmbeddedServer(_config(create_app(settings), settings))
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, server.handle_exit, sig, None)
+    await server.serve()

@@ -233,3 +233,12 @@ async def test_openapi_documents_every_admin_route(client):
     assert "PortalView" in spec["components"]["schemas"]
     assert (await client.get("/docs")).status_code == 200
     assert "test-key-0123456789abcdef" not in str(spec)
+
+
+async def test_hostile_bodies_are_400_never_500(client, backend):
+    json_headers = {"Content-Type": "application/json"}
+    for body in (b"[" * 5000 + b"]" * 5000, b'{"title": "\xff\xfe"}', b"[]", b'"text"', b"null"):
+        response = await client.post("/api/v1/portals", content=body, headers=json_headers)
+        assert response.status_code in (400, 422), (body[:20], response.text)
+        assert response.json()["error"]["code"] in ("bad_request", "validation_error")
+    assert not backend.ops("portal.create")
