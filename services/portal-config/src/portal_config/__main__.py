@@ -7,13 +7,14 @@ import asyncio
 import signal
 import sys
 
-from .bootstrap import start
 from .entrypoints.cli import ensure_account, parser
 from .observability import configure_logging
 from .settings import Settings
 
 
 async def serve(settings: Settings) -> None:
+    from .bootstrap import start
+
     running = await start(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

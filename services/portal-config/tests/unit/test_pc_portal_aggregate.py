@@ -82,7 +82,9 @@ def test_a_command_on_a_missing_portal_is_not_found(command: PortalCommand) -> N
 
 def test_set_domain_takes_the_domains_primary_language() -> None:
     given = Given(CREATE)
-    [event] = given.when(SetDomain("help.acme.com", "support", ConnectedDomain("help.acme.com", "pt-BR")))
+    [event] = given.when(
+        SetDomain("help.acme.com", "support", ConnectedDomain("help.acme.com", "pt-BR"))
+    )
     assert event.type == "portal.domain_set" and event.version == 2
     state = evolve(given.state, event)
     assert (state.domain, state.slug, state.language) == ("help.acme.com", "support", "pt-BR")
@@ -139,7 +141,9 @@ def test_access_defaults_to_a_120_second_registration_email_delay() -> None:
         ((SET_DOMAIN, ACCESS), ["tickets"]),
     ],
 )
-def test_activation_needs_a_complete_setup(steps: tuple[PortalCommand, ...], missing: list[str]) -> None:
+def test_activation_needs_a_complete_setup(
+    steps: tuple[PortalCommand, ...], missing: list[str]
+) -> None:
     with pytest.raises(SetupIncomplete) as refused:
         Given(CREATE, *steps).when(Activate())
     assert refused.value.details["missing"] == missing
@@ -165,7 +169,9 @@ def test_deactivation_and_reactivation() -> None:
 
 
 @pytest.mark.parametrize("before", [(), (Activate(), Deactivate())])
-def test_deactivating_a_portal_that_is_not_active_is_refused(before: tuple[PortalCommand, ...]) -> None:
+def test_deactivating_a_portal_that_is_not_active_is_refused(
+    before: tuple[PortalCommand, ...],
+) -> None:
     with pytest.raises(Conflict):
         Given(*COMPLETE, *before).when(Deactivate())
 
