@@ -11,7 +11,12 @@ async def test_missing_and_invalid_keys_are_401_with_a_bearer_challenge(client, 
     missing = await client.get("/api/v1/portals", headers={"Authorization": ""})
     invalid = await client.get("/api/v1/portals", headers={"Authorization": "Bearer nope-nope"})
     basic = await client.get("/api/v1/portals", headers={"Authorization": "Basic eDp5"})
-    for response in (missing, invalid, basic):
+    bad_json = await client.post(
+        "/api/v1/portals",
+        content=b"{nope",
+        headers={"Authorization": "Bearer nope-nope", "Content-Type": "application/json"},
+    )
+    for response in (missing, invalid, basic, bad_json):
         assert response.status_code == 401
         assert response.headers["www-authenticate"].startswith("Bearer")
         assert response.json()["error"]["code"] == "unauthorized"

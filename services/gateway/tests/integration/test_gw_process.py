@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 from devstack.infra import free_port
 from gateway.settings import MIB, Settings
 
@@ -28,6 +29,7 @@ def test_settings_read_the_environment(monkeypatch):
     assert Settings().nats_url == "nats://10.0.0.2:4222"
 
 
+@pytest.mark.slow
 async def test_python_m_gateway_serves_until_sigterm(nats_url, namespace):
     port = free_port()
     env = os.environ | {

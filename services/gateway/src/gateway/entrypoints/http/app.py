@@ -8,7 +8,7 @@ from contextlib import AbstractAsyncContextManager
 from fastapi import FastAPI
 
 from ...observability import Metrics
-from . import admin_account, admin_portals, errors, health
+from . import admin_account, admin_portals, auth, errors, health
 from .middleware import BodyGuard, EdgeMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -27,6 +27,7 @@ def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metr
         lifespan=lifespan,
     )
     errors.install(app)
+    app.state.authenticate_first = auth.authenticate_first
     app.include_router(health.router)
     app.include_router(admin_account.router)
     app.include_router(admin_portals.router)

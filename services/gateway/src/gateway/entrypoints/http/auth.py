@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ...adapters.rpc import BadReply, RpcFailure
 from ...application.key_cache import Account, KeyCache
-from .deps import Backend
+from .deps import Backend, PortalConfig, correlation_id, rpc_client
 from .errors import ApiError
 
 bearer = HTTPBearer(auto_error=False, description="The account's admin API key")
@@ -35,9 +35,13 @@ async def current_account(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     backend: Backend,
 ) -> Account:
-    if credentials is None or not credentials.credentials:
+    api_key = credentials.credentials if credentials is not None else None
+    return await authenticate(request, api_key, backend)
+
+
+async def authenticate(request: Request, api_key: str | None, backend: PortalConfig) -> Account:
+    if not api_key:
         raise _unauthorized("an admin API key is required (Authorization: Bearer <key>)", False)
-    api_key = credentials.credentials
     cache: KeyCache = request.app.state.key_cache
     account = cache.get(api_key)
     if account is None:
@@ -56,6 +60,16 @@ async def current_account(
     request.state.account_id = account.id
     structlog.contextvars.bind_contextvars(account_id=account.id)
     return account
+
+
+async def authenticate_first(request: Request) -> None:
+    """FastAPI decodes JSON before it resolves dependencies; admin paths still answer 401
+    before revealing anything about a body."""
+    if not request.url.path.startswith("/api/v1/"):
+        return
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    backend = PortalConfig(rpc_client(request), correlation_id(request))
+    await authenticate(request, key.strip() if scheme.lower() == "bearer" else None, backend)
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]

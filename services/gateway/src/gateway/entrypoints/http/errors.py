@@ -109,10 +109,12 @@ async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, exc.details, exc.headers)
 
 
-async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = list(exc.errors())
     if any(err.get("type") == "json_invalid" for err in errors):
+        if refused := await _refused_before_body(request):
+            return refused
         reason = next(str(e.get("ctx", {}).get("error", "")) for e in errors)
         return error_response(
             400, "bad_request", "the request body is not valid JSON", {"reason": reason}
@@ -122,8 +124,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and (refused := await _refused_before_body(request)):
+        return refused
     code = STATUS_CODES.get(exc.status_code, "error")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
     if exc.status_code == 404 and message == "Not Found":
@@ -153,6 +157,24 @@ async def _bad_reply(_: Request, exc: Exception) -> JSONResponse:
     return error_response(
         502, "bad_gateway", "a backend service answered incorrectly", {"service": exc.service}
     )
+
+
+async def _refused_before_body(request: Request) -> JSONResponse | None:
+    """An unauthenticated caller learns nothing about its body: 401 comes first."""
+    check = getattr(request.app.state, "authenticate_first", None)
+    if check is None:
+        return None
+    try:
+        await check(request)
+    except ApiError as exc:
+        return await _api_error(request, exc)
+    except RpcFailure as exc:
+        return await _rpc_failure(request, exc)
+    except ServiceUnavailable as exc:
+        return await _unavailable(request, exc)
+    except BadReply as exc:
+        return await _bad_reply(request, exc)
+    return None
 
 
 def install(app: FastAPI) -> None:
