@@ -221,3 +221,13 @@ async def tv(tv_settings: Settings, namespace: Namespace) -> AsyncIterator[Harne
     finally:
         await nc.close()
         await running.stop()
+
+
+@pytest.fixture
+def harness_for() -> type[Harness]:
+    return Harness
+
+
+@pytest.fixture
+def dump() -> Callable[[str], dict[str, list[tuple[Any, ...]]]]:
+    return dump_tables

@@ -1,0 +1,147 @@
+"""The projection: poison messages, idempotent replays, a crash between commit and ack, and
+rebuild equality."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import nats
+from ticket_view.bootstrap import start
+from ticket_view.entrypoints.rebuild import rebuild
+
+
+def _scenario(events):
+    return [
+        events.company("co"),
+        events.contact("c1", "co"),
+        events.contact("c2", "co"),
+        *[events.ticket(f"t{i}") for i in range(6)],
+        *[events.link_contact(f"t{i}", "c1") for i in range(3)],
+        *[events.link_company(f"t{i}", "co") for i in range(2, 6)],
+        events.link_contact("t1", "c1", on=False),
+        events.ticket_deleted("t4"),
+        events.message("t2", "m1", "public reply"),
+        events.message("t2", "m2", "internal", public=False),
+        events.contact("c2", None),
+    ]
+
+
+async def test_poison_messages_are_parked_and_the_stream_moves_on(tv, events, portal_events):
+    p = portal_events("acc", "p")
+    good = events.ticket("t1")
+    bad_version = {**events.ticket("t2"), "schema_version": 2}
+    unknown_type = {**events.ticket("t3"), "type": "ticket.exploded"}
+    subject = tv.ns.crm_subject("acc", "ticket.upserted")
+    await tv.publish_raw(subject, b"{not json")
+    await tv.publish_raw(subject, json.dumps({"account_id": "acc", "event": bad_version}).encode())
+    await tv.publish_raw(subject, json.dumps({"account_id": "acc", "event": unknown_type}).encode())
+    await tv.publish_portal(
+        [
+            p.created(),
+            p.visibility("own"),
+            {**p.activated(), "type": "member.invited"},
+            {**p.activated(), "type": "portal.exploded"},
+        ]
+    )
+    await tv.publish_crm("acc", [good, events.contact("c"), events.link_contact("t1", "c")])
+    await tv.synced()
+    assert await tv.visible("acc", "p", "c") == {"t1"}
+
+    parked = await tv.js.pull_subscribe(tv.ns.dlq_subjects, stream=tv.ns.dlq_stream)
+    messages = await parked.fetch(10, timeout=2)
+    reasons = sorted(m.headers["X-Dlq-Reason"] for m in messages)
+    assert reasons == ["unknown_schema_version", "unknown_type", "unknown_type", "unparseable"]
+    assert any(m.data == b"{not json" for m in messages)
+    assert {m.subject for m in messages} >= {tv.ns.dlq_subject("ticket-view", "unparseable")}
+    counted = tv.running.metrics.registry.get_sample_value(
+        "ticket_view_dead_letters_total", {"projection": "crm", "reason": "unparseable"}
+    )
+    assert counted == 1
+
+
+async def test_replaying_the_same_events_changes_nothing(tv, events, portal_events, dump):
+    p = portal_events("acc", "p")
+    await tv.publish_portal([p.created(), p.visibility("company")])
+    scenario = _scenario(events)
+    await tv.publish_crm("acc", scenario)
+    await tv.synced()
+    before = dump(tv.settings.database_url)
+    for event in reversed(scenario):
+        subject = tv.ns.crm_subject("acc", event["type"])
+        await tv.publish_raw(subject, json.dumps({"account_id": "acc", "event": event}).encode())
+    await tv.synced()
+    after = dump(tv.settings.database_url)
+    positions = after.pop("projection_positions")
+    before.pop("projection_positions")
+    assert after == before
+    assert positions
+    assert await tv.visible("acc", "p", "c1") == {"t0", "t2", "t3", "t5"}
+
+
+async def test_a_crash_between_commit_and_ack_loses_and_doubles_nothing(
+    tv_settings, namespace, events, portal_events, harness_for
+):
+    Harness = harness_for
+    committed = asyncio.Event()
+    never = asyncio.Event()
+
+    async def crash_after_first_commit(result):
+        committed.set()
+        await never.wait()
+
+    first = await start(tv_settings, after_commit=crash_after_first_commit)
+    nc = await nats.connect(tv_settings.nats_url)
+    try:
+        publisher = Harness(first, nc, namespace, tv_settings)
+        p = portal_events("acc", "p")
+        await publisher.publish_portal([p.created(), p.visibility("company")])
+        scenario = _scenario(events)
+        await publisher.publish_crm("acc", scenario)
+        await asyncio.wait_for(committed.wait(), 10)
+        await first.stop()
+
+        second = await start(tv_settings)
+        try:
+            harness = Harness(second, nc, namespace, tv_settings)
+            await harness.synced()
+            assert await harness.visible("acc", "p", "c1") == {"t0", "t2", "t3", "t5"}
+            total = second.projectors["crm"].applied + first.projectors["crm"].applied
+            assert total == len(scenario), "each message applied exactly once"
+            skipped = second.metrics.registry.get_sample_value(
+                "ticket_view_skipped_events_total", {"projection": "crm"}
+            )
+            assert not skipped
+        finally:
+            await second.stop()
+    finally:
+        await nc.close()
+
+
+async def test_rebuild_yields_the_incrementally_built_model(
+    tv_settings, namespace, events, portal_events, harness_for, dump
+):
+    Harness = harness_for
+    tv_settings = tv_settings.model_copy(update={"batch_size": 7})
+    running = await start(tv_settings)
+    nc = await nats.connect(tv_settings.nats_url)
+    try:
+        harness = Harness(running, nc, namespace, tv_settings)
+        p = portal_events("acc", "p")
+        await harness.publish_portal(
+            [p.created(), p.visibility("company"), p.display(pipelines=["support"])]
+        )
+        scenario = _scenario(events)
+        for chunk in range(0, len(scenario), 4):
+            await harness.publish_crm("acc", scenario[chunk : chunk + 4])
+            await asyncio.sleep(0.01)
+        await harness.publish_raw(harness.ns.crm_subject("acc", "x"), b"poison")
+        await harness.synced()
+        await running.stop()
+        incremental = dump(tv_settings.database_url)
+
+        report = await rebuild(tv_settings.model_copy(update={"batch_size": 1000}))
+        assert report["events"] == len(scenario) + 3
+        assert dump(tv_settings.database_url) == incremental
+    finally:
+        await nc.close()
