@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import nats
 import structlog
@@ -24,12 +24,14 @@ from notifier.adapters.smtp import SmtpMailer, parse_smtp_url
 from notifier.application.ports import Directory, Mailer, SendHooks
 from notifier.application.sending import RetryPolicy, Sender
 from notifier.entrypoints.consumer import MemberEventConsumer
+from notifier.entrypoints.gauges import refresh_gauges
 from notifier.entrypoints.rpc import serve_ping
 from notifier.entrypoints.sender_loop import SenderLoop
 from notifier.observability.logging import configure_logging
 from notifier.settings import Settings
 
 log = structlog.get_logger("notifier")
+SENDER_TASK = "notifier-sender"
 
 
 def utc_now() -> datetime:
@@ -47,10 +49,17 @@ class Running:
     subscriptions: list[Subscription] = field(default_factory=list)
 
     async def stop(self) -> None:
-        """Stops at once: a delivery caught in `sending` stays there until its lease expires,
-        exactly as after a crash."""
+        """Takes in no more events, lets the attempts in flight finish for up to
+        `stop_grace_seconds`, then cancels: a delivery still caught in `sending` stays there
+        until its lease expires, exactly as after a crash."""
+        self.sender_loop.finish_current_batch()
+        sender = next(t for t in self.tasks if t.get_name() == SENDER_TASK)
         for task in self.tasks:
-            task.cancel()
+            if task is not sender:
+                task.cancel()
+        with contextlib.suppress(TimeoutError, Exception):
+            await asyncio.wait_for(asyncio.shield(sender), self.settings.stop_grace_seconds)
+        sender.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -107,11 +116,18 @@ async def start(
         clock=clock,
         message_id_domain=settings.message_id_domain,
         on_recorded=loop.notify,
+        max_age=timedelta(seconds=settings.stale_after_seconds),
     )
     running = Running(settings=settings, nc=nc, engine=engine, repo=repo, sender_loop=loop)
     running.subscriptions.append(await serve_ping(nc, ns, repo))
     running.tasks.append(asyncio.create_task(consumer.run(), name="notifier-consumer"))
-    running.tasks.append(asyncio.create_task(loop.run(), name="notifier-sender"))
+    running.tasks.append(asyncio.create_task(loop.run(), name=SENDER_TASK))
+    running.tasks.append(
+        asyncio.create_task(
+            refresh_gauges(repo, js, ns, settings.consumer_name, settings.gauge_interval_seconds),
+            name="notifier-gauges",
+        )
+    )
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     log.info("notifier_started", namespace=ns.name, consumer=settings.consumer_name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -43,5 +43,23 @@ class Settings(BaseSettings):
     batch_size: int = Field(20, ge=1, le=500)
     rpc_timeout_seconds: float = 5.0
 
+    stale_after_seconds: float = 3 * 24 * 3600
+    """An email due longer ago than this when its event is taken in is not sent (replays)."""
+
+    gauge_interval_seconds: float = 5.0
+    stop_grace_seconds: float = 10.0
+    """On SIGTERM, how long the attempts in flight may take to finish."""
+
     consumer_name: str = "notifier"
     ack_wait_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        """A lease shorter than one attempt (three look-ups and the SMTP call) would let a
+        second sender take over a delivery that is still being sent."""
+        attempt = 3 * self.rpc_timeout_seconds + self.smtp_timeout_seconds
+        if self.sending_lease_seconds <= attempt:
+            raise ValueError(
+                f"sending_lease_seconds must exceed 3 * rpc_timeout + smtp_timeout ({attempt}s)"
+            )
+        return self

@@ -140,11 +140,12 @@ class Harness:
             "retry_base_seconds": 0.1,
             "retry_max_seconds": 0.3,
             "max_attempts": 50,
-            "sending_lease_seconds": 1.0,
+            "sending_lease_seconds": 1.5,
             "poll_interval_seconds": 0.05,
-            "rpc_timeout_seconds": 1.0,
-            "smtp_timeout_seconds": 2.0,
+            "rpc_timeout_seconds": 0.3,
+            "smtp_timeout_seconds": 0.5,
             "log_level": "WARNING",
+            "stop_grace_seconds": 0.5,
         }
         values.update(overrides)
         return Settings(**values)

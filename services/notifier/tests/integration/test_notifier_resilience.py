@@ -53,7 +53,7 @@ async def test_crash_before_smtp_handover_sends_exactly_once(
     [message] = mail_sink.messages()
     assert message["Message-ID"] == f"<{event['event_id']}@portal.notifier>"
     delivery = await running.repo.get(event["event_id"])
-    assert delivery.attempts == 2
+    assert delivery.attempts >= 2
 
 
 async def test_crash_after_smtp_handover_repeats_with_same_message_id(

@@ -52,3 +52,11 @@ def test_language_falls_back_by_primary_subtag_then_english() -> None:
     assert pick_language("fr_CA", LANGUAGES) == "fr"
     assert pick_language("ja", LANGUAGES) == "en"
     assert pick_language(None, LANGUAGES) == "en"
+
+
+def test_an_email_due_long_ago_is_stale() -> None:
+    from notifier.domain.delivery import is_stale
+
+    assert is_stale(NOW - timedelta(days=4), NOW, timedelta(days=3))
+    assert not is_stale(NOW - timedelta(days=2), NOW, timedelta(days=3))
+    assert not is_stale(NOW + timedelta(minutes=2), NOW, timedelta(days=3))

@@ -30,3 +30,11 @@ def test_insecure_flag_and_bad_scheme() -> None:
     assert parse_smtp_url("smtps://h?insecure=1").validate_certs is False
     with pytest.raises(ValueError):
         parse_smtp_url("http://h")
+
+
+def test_lease_must_outlast_one_attempt() -> None:
+    from notifier.settings import Settings
+
+    with pytest.raises(ValueError, match="sending_lease_seconds"):
+        Settings(sending_lease_seconds=5, rpc_timeout_seconds=2, smtp_timeout_seconds=1)
+    assert Settings(sending_lease_seconds=8, rpc_timeout_seconds=2, smtp_timeout_seconds=1)

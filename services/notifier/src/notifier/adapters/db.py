@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     select,
     text,
     update,
@@ -118,7 +119,8 @@ class SqlDeliveryRepository:
                 portal_id=new.portal_id,
                 contact_id=new.contact_id,
                 version=new.version,
-                state=DeliveryState.PENDING.value,
+                state=new.state.value,
+                last_error=new.note,
                 attempts=0,
                 send_after=new.send_after,
                 next_attempt_at=new.send_after,
@@ -226,6 +228,16 @@ class SqlDeliveryRepository:
         async with self.engine.connect() as conn:
             rows = (await conn.execute(select(deliveries).order_by(deliveries.c.created_at))).all()
         return [_delivery(r) for r in rows]
+
+    async def count_open(self) -> dict[str, int]:
+        stmt = (
+            select(deliveries.c.state, func.count())
+            .where(deliveries.c.state.in_([s.value for s in DUE_STATES]))
+            .group_by(deliveries.c.state)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {state: int(count) for state, count in rows}
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -36,6 +36,8 @@ class NewDelivery:
     occurred_at: datetime
     message_id: str
     correlation_id: str | None
+    state: DeliveryState = DeliveryState.PENDING
+    note: str | None = None
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,14 @@ class Sender:
         lease_until = now + timedelta(seconds=self.policy.lease_seconds)
         claimed = await self.repo.claim_due(now, lease_until, limit)
         if claimed:
-            await asyncio.gather(*(self.attempt(d) for d in claimed))
+            results = await asyncio.gather(
+                *(self.attempt(d) for d in claimed), return_exceptions=True
+            )
+            for delivery, result in zip(claimed, results, strict=True):
+                if isinstance(result, Exception):
+                    log.error(
+                        "delivery_attempt_crashed", event_id=delivery.event_id, error=repr(result)
+                    )
         return len(claimed)
 
     async def attempt(self, delivery: Delivery) -> None:
@@ -97,7 +104,10 @@ class Sender:
                 await self._failed(delivery, exc)
                 return
             await self.hooks.after_smtp(delivery)
-            await self.repo.finish(delivery, DeliveryState.SENT, self.clock(), recipient=recipient)
+            if not await self.repo.finish(
+                delivery, DeliveryState.SENT, self.clock(), recipient=recipient
+            ):
+                log.warning("delivery_sent_after_lease_lost", message_id=delivery.message_id)
             metrics.SENT.labels(delivery.kind.value).inc()
             log.info("email_sent", kind=delivery.kind.value, message_id=delivery.message_id)
 

@@ -101,6 +101,12 @@ def after_failure(
     return AfterFailure(DeliveryState.FAILED, now + backoff(attempts, base_seconds, max_seconds))
 
 
+def is_stale(send_after: datetime, now: datetime, max_age: timedelta) -> bool:
+    """An email owed long ago is not sent any more (a replay of an old stream, a notifier
+    deployed after months of events): its link would have expired and its news is old."""
+    return now - send_after > max_age
+
+
 def action_link(portal_url: str, kind: EmailKind, token: str) -> str:
     """API.md: `{portal.url}activate?token=…` and `{portal.url}password-reset/confirm?token=…`."""
     base = portal_url if portal_url.endswith("/") else portal_url + "/"

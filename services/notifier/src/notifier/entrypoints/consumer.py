@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import nats.errors
 import structlog
@@ -51,6 +51,7 @@ class MemberEventConsumer:
         clock: Callable[[], datetime],
         message_id_domain: str,
         on_recorded: Callable[[], None],
+        max_age: timedelta,
         batch: int = 100,
     ):
         self.js = js
@@ -60,6 +61,7 @@ class MemberEventConsumer:
         self.clock = clock
         self.message_id_domain = message_id_domain
         self.on_recorded = on_recorded
+        self.max_age = max_age
         self.batch = batch
 
     async def run(self) -> None:
@@ -94,16 +96,16 @@ class MemberEventConsumer:
                 correlation_id=correlation_id or event.correlation_id,
             ):
                 try:
-                    result = await take_in(event, self.repo, self.clock(), self.message_id_domain)
+                    result = await take_in(
+                        event, self.repo, self.clock(), self.message_id_domain, self.max_age
+                    )
                 except Exception as exc:
                     log.error("event_intake_failed", type=event.type, error=repr(exc))
                     metrics.EVENTS.labels(event.type, "retry").inc()
                     await msg.nak(delay=1.0)
                     return
                 await msg.ack()
-                outcome = (
-                    "recorded" if result.recorded else "cancelled" if result.cancelled else "noop"
-                )
+                outcome = result.outcome
                 metrics.EVENTS.labels(event.type, outcome).inc()
                 log.info("member_event_taken_in", type=event.type, outcome=outcome)
                 if result.recorded:

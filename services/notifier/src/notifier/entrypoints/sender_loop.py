@@ -19,12 +19,18 @@ class SenderLoop:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.wake = asyncio.Event()
+        self.stopping = False
 
     def notify(self) -> None:
         self.wake.set()
 
+    def finish_current_batch(self) -> None:
+        """Claim nothing more; the attempts in flight complete (a graceful stop)."""
+        self.stopping = True
+        self.wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self.stopping:
             try:
                 claimed = await self.sender.send_due(self.batch_size)
             except Exception as exc:
