@@ -32,7 +32,7 @@ from ..observability import Metrics
 
 log = structlog.get_logger("ticket_view.projector")
 
-AfterCommit = Callable[[BatchResult], Awaitable[None]]
+AfterCommit = Callable[[str, BatchResult], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -138,7 +138,7 @@ class Projector:
             store, self._dead_letters, self.spec.name, self.spec.planner, batch
         )
         if self._after_commit is not None:
-            await self._after_commit(result)
+            await self._after_commit(self.spec.name, result)
         await messages[-1].ack()
         name = self.spec.name
         self.position = max(self.position, batch[-1].seq)
