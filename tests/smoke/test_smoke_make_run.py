@@ -1,7 +1,10 @@
 """`make run` end to end: `python -m devstack run` starts everything, prints a working demo
-key, keeps its state across a restart and leaves no process behind after Ctrl-C."""
+key, keeps its state across a restart and leaves no process behind after Ctrl-C; a service
+that dies stops the whole stack with exit code 1."""
 
 import glob
+import os
+import signal
 from pathlib import Path
 
 import httpx
@@ -62,5 +65,8 @@ def test_make_run_serves_the_demo_and_stops_cleanly(devstack_run):
             demo = [p for p in portals.json()["items"] if p.get("slug") == "demo"]
             assert len(demo) <= 1
     pids = again.pids()
-    assert again.stop() == 0, again.text()
+    os.kill(pids["ticket-view"], signal.SIGKILL)
+    assert again.process is not None
+    assert again.process.wait(60) == 1, again.text()
+    assert "ticket-view exited with code -9" in again.text()
     assert still_running(pids) == {}
