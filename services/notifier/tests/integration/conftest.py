@@ -22,6 +22,7 @@ from portal_contracts.base import dump
 from portal_contracts.config_rpc import GetPortal
 from portal_contracts.member import IssueMemberToken
 from portal_contracts.rpc import RpcError, RpcReply
+from portal_contracts.ticket_view_rpc import GetContact
 
 ACCOUNT = "acct1"
 PORTAL = "portal1"
@@ -81,8 +82,8 @@ async def serve_world(nc: Client, ns: Namespace, world: World) -> None:
         await _respond(msg, RpcReply.success(token))
 
     async def contacts_get(msg: Msg) -> None:
-        req = json.loads(msg.data)
-        found = world.contacts.get((req["account_id"], req["contact_id"]))
+        req = GetContact.model_validate_json(msg.data)
+        found = world.contacts.get((req.account_id, req.contact_id))
         await _respond(
             msg,
             RpcReply.success(found)

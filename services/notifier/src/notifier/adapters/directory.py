@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import nats.errors
@@ -12,6 +11,7 @@ from portal_contracts.base import dump
 from portal_contracts.config_rpc import GetPortal
 from portal_contracts.member import IssuedMemberToken, IssueMemberToken
 from portal_contracts.rpc import RpcError, RpcReply
+from portal_contracts.ticket_view_rpc import GetContact
 from pydantic import BaseModel, ValidationError
 
 from notifier.application.ports import (
@@ -40,9 +40,9 @@ class NatsDirectory:
         self.timeout = timeout
 
     async def _call(
-        self, service: str, op: str, body: BaseModel | dict[str, Any], correlation_id: str | None
+        self, service: str, op: str, body: BaseModel, correlation_id: str | None
     ) -> Any:
-        payload = dump(body) if isinstance(body, BaseModel) else json.dumps(body).encode()
+        payload = dump(body)
         headers = {CORRELATION_HEADER: correlation_id} if correlation_id else None
         try:
             msg = await self.nc.request(
@@ -81,7 +81,7 @@ class NatsDirectory:
         self, account_id: str, contact_id: str, correlation_id: str | None
     ) -> ContactInfo:
         """A contact unknown to ticket-view may be on its way (read model lag): retried."""
-        request = {"account_id": account_id, "contact_id": contact_id}
+        request = GetContact(account_id=account_id, contact_id=contact_id)
         try:
             result = await self._call("ticket-view", "contacts.get", request, correlation_id)
         except RpcRefused as exc:
