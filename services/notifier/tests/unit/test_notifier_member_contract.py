@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from portal_contracts.member import (
     MEMBER_EVENT_TYPES,
+    IssuedMemberToken,
     IssueMemberToken,
     MemberEvent,
     MemberInvited,
@@ -67,3 +71,26 @@ def test_issue_token_request() -> None:
     assert request.op == "member.issue_token"
     with pytest.raises(ValidationError):
         IssueMemberToken.model_validate({**request.model_dump(), "purpose": "login"})
+
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.mark.parametrize("path", sorted(GOLDEN.glob("member.*.json")), ids=lambda p: p.stem)
+def test_golden_member_event_parses_and_round_trips(path: Path) -> None:
+    raw = json.loads(path.read_text())
+    event = EVENTS.validate_python(raw)
+    assert event.type == raw["type"]
+    assert EVENTS.validate_json(EVENTS.dump_json(event)) == event
+
+
+def test_every_member_event_type_has_a_golden_fixture() -> None:
+    covered = {json.loads(p.read_text())["type"] for p in GOLDEN.glob("member.*.json")}
+    assert covered == set(MEMBER_EVENT_TYPES)
+
+
+def test_golden_issue_token_exchange_parses() -> None:
+    IssueMemberToken.model_validate_json((GOLDEN / "rpc.member.issue_token.json").read_text())
+    IssuedMemberToken.model_validate_json(
+        (GOLDEN / "rpc.member.issue_token.result.json").read_text()
+    )
