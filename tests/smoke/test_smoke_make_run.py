@@ -3,8 +3,11 @@ key, keeps its state across a restart and leaves no process behind after Ctrl-C;
 that dies stops the whole stack with exit code 1."""
 
 import glob
+import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -53,6 +56,16 @@ def test_make_run_serves_the_demo_and_stops_cleanly(devstack_run):
     assert run.stop() == 0, run.text()
     assert still_running(pids) == {}
     assert still_running({f"child-{pid}": pid for pid in children}) == {}
+
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "devstack", "rebuild-ticket-view", "--var-dir", str(run.var_dir)],
+        env=run.env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr.decode()
+    assert json.loads(rebuilt.stdout.splitlines()[-1])["events"] >= 1
+    assert still_running(pids) == {}
 
     again = devstack_run(DEVSTACK_READY_TIMEOUT=str(READY_TIMEOUT))
     again_key = again.wait_for_output(r"demo admin key\s+(\S+)", timeout=READY_TIMEOUT + 30)[1]

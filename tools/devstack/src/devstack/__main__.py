@@ -2,7 +2,8 @@
 
 - `run [--var-dir DIR] [--infra-only] [--no-demo] [--quiet]` — the whole portal (see stack.py).
 - `stop [--var-dir DIR]` — SIGTERM to the `run` supervisor of that var dir.
-- `bench`, `rebuild-ticket-view` — not available yet (provided by the ticket-view work).
+- `rebuild-ticket-view [--var-dir DIR]` — `python -m ticket_view rebuild` on the stopped stack.
+- `bench` — not available yet.
 """
 
 from __future__ import annotations
@@ -18,10 +19,7 @@ import warnings
 from .config import StackConfig
 from .supervisor import live_process, read_pid
 
-NOT_YET = {
-    "bench": "the freshness/throughput benchmark",
-    "rebuild-ticket-view": "rebuilding the ticket-view read model from its streams",
-}
+NOT_YET = {"bench": "the freshness/throughput benchmark"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", default=None, help="no console log tail")
     stop = commands.add_parser("stop", help="stop the `run` of a var dir")
     stop.add_argument("--var-dir")
+    rebuild = commands.add_parser(
+        "rebuild-ticket-view", help="drop and replay the ticket-view read model (stack stopped)"
+    )
+    rebuild.add_argument("--var-dir")
     for name, what in NOT_YET.items():
         commands.add_parser(name, help=f"{what} (not available yet)")
     return parser
@@ -61,12 +63,17 @@ def main(argv: list[str]) -> int:
     if args.command in NOT_YET:
         print(
             f"devstack {args.command}: not available yet — {NOT_YET[args.command]} "
-            "is to be provided with the ticket-view service",
+            "is to be provided by the ticket-view work",
             file=sys.stderr,
         )
         return 2
     if args.command == "stop":
         return _stop(StackConfig.from_env(var_dir=args.var_dir))
+    if args.command == "rebuild-ticket-view":
+        from .maintenance import rebuild_ticket_view
+
+        config = StackConfig.from_env(var_dir=args.var_dir, infra_only=True)
+        return asyncio.run(rebuild_ticket_view(config))
     from .stack import Stack
 
     config = StackConfig.from_env(

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 
-from .config import SERVICES, StackConfig
+from .config import SERVICES, ServiceSpec, StackConfig
 from .infra import EmbeddedPostgres, NatsServer, create_database, with_database
 from .mailsink import MailSink
 from .supervisor import reap_stale, remove_pids, write_pid
@@ -87,3 +87,31 @@ class Backing:
             ("PostgreSQL", f"{self.admin_url} {pg}"),
             ("SMTP", f"{self.smtp_url} {mail}"),
         ]
+
+
+def service_env(
+    config: StackConfig, backing: Backing, spec: ServiceSpec, metrics_port: int | None
+) -> dict[str, str]:
+    """The environment of one service: the caller's, plus the URLs of the backing services
+    under the service's own prefix (which its settings read first). `DATABASE_URL` is not
+    passed on: each service gets its own database."""
+    p = spec.env_prefix
+    env = {k: v for k, v in config.base_env.items() if k != "DATABASE_URL"}
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "NATS_URL": backing.nats_url,
+            f"{p}NATS_URL": backing.nats_url,
+            "PORTAL_NAMESPACE": config.namespace,
+            f"{p}NAMESPACE": config.namespace,
+        }
+    )
+    if metrics_port is not None:
+        env[f"{p}METRICS_PORT"] = str(metrics_port)
+    if spec.name in backing.database_urls:
+        env[f"{p}DATABASE_URL"] = backing.database_urls[spec.name]
+    if spec.name == "notifier" and backing.smtp_url:
+        env["NOTIFIER_SMTP_URL"] = backing.smtp_url
+    if spec.name == "gateway":
+        env["GATEWAY_PORT"] = str(config.gateway_port)
+    return env

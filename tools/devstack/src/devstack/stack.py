@@ -21,8 +21,9 @@ import httpx
 from portal_contracts import Namespace
 
 from . import demo
+from .backing import Backing, service_env
 from .config import SERVICES, ServiceSpec, StackConfig
-from .infra import free_port
+from .infra import free_port, port_is_free
 from .readiness import failing_services
 from .supervisor import (
     Child,
@@ -52,8 +53,6 @@ def say(text: str = "") -> None:
 
 class Stack:
     def __init__(self, config: StackConfig):
-        from .backing import Backing
-
         self.config = config
         self.backing = Backing(config)
         self.children: list[Child] = []
@@ -146,6 +145,11 @@ class Stack:
         ]
         if missing:
             raise StartupError(f"`python -m` cannot run these services yet: {', '.join(missing)}")
+        if not port_is_free(self.config.gateway_port):
+            raise StartupError(
+                f"port {self.config.gateway_port} is in use: stop what listens there "
+                "or choose another GATEWAY_PORT"
+            )
         for spec in SERVICES:
             child = spawn(
                 spec.name,
@@ -158,27 +162,9 @@ class Stack:
             self.tail.children.append(child)
 
     def _service_env(self, spec: ServiceSpec) -> dict[str, str]:
-        cfg, backing, p = self.config, self.backing, spec.env_prefix
-        env = {k: v for k, v in cfg.base_env.items() if k != "DATABASE_URL"}
-        port = cfg.metrics_ports.get(spec.name) or free_port()
+        port = self.config.metrics_ports.get(spec.name) or free_port()
         self.metrics_ports[spec.name] = port
-        env.update(
-            {
-                "PYTHONUNBUFFERED": "1",
-                "NATS_URL": backing.nats_url,
-                f"{p}NATS_URL": backing.nats_url,
-                "PORTAL_NAMESPACE": cfg.namespace,
-                f"{p}NAMESPACE": cfg.namespace,
-                f"{p}METRICS_PORT": str(port),
-            }
-        )
-        if spec.name in backing.database_urls:
-            env[f"{p}DATABASE_URL"] = backing.database_urls[spec.name]
-        if spec.name == "notifier":
-            env["NOTIFIER_SMTP_URL"] = backing.smtp_url
-        if spec.name == "gateway":
-            env["GATEWAY_PORT"] = str(cfg.gateway_port)
-        return env
+        return service_env(self.config, self.backing, spec, port)
 
     def _dead_child(self) -> Child | None:
         return next((c for c in self.children if c.exited() is not None), None)
@@ -256,6 +242,9 @@ class Stack:
             say(f"  {label:<12} {value}")
         for note in notes:
             say(f"  · {note}")
+        if key is None:
+            urls = f"NATS_URL='{self.backing.nats_url}' DATABASE_URL='{self.backing.admin_url}'"
+            say(f"  for tests   {urls}")
         if key is not None:
             say(f"  demo admin key  {key}   (kept in {cfg.demo_key_file})")
         say("Press Ctrl-C to stop.")
