@@ -77,12 +77,17 @@ class MemberEventConsumer:
                     await asyncio.sleep(0.5)
                     continue
                 for msg in msgs:
-                    await self.handle(msg)
+                    try:
+                        await self.handle(msg)
+                    except Exception as exc:
+                        log.error("member_event_handling_failed", error=repr(exc))
         finally:
             with contextlib.suppress(nats.errors.Error):
                 await sub.unsubscribe()
 
     async def handle(self, msg: Msg) -> None:
+        """Never raises for a bad message; an ack lost with the connection means a redelivery,
+        which records nothing new."""
         correlation_id = (msg.headers or {}).get(CORRELATION_HEADER)
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
             try:
