@@ -195,9 +195,14 @@ class Stack:
 
     def _not_ready_message(self, last: str) -> str:
         names = [s.name for s in SERVICES]
-        suspects = failing_services(last, names) or names
-        parts = [f"{self.config.gateway_url}/readyz not 200 after {self.config.ready_timeout:g}s"]
-        parts.append(f"last answer: {last}")
+        answered = last[:3].isdigit()
+        suspects = failing_services(last, names) or names if answered else ["gateway"]
+        timeout = self.config.ready_timeout
+        parts = [
+            f"{self.config.gateway_url}/readyz not 200 after {timeout:g}s "
+            "(DEVSTACK_READY_TIMEOUT raises the limit)",
+            f"last answer: {last}",
+        ]
         for child in self.children:
             if child.name in suspects:
                 parts.append(f"--- {child.log_path} (last lines) ---\n{tail_lines(child.log_path)}")
