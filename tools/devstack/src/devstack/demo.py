@@ -8,7 +8,6 @@ start attaches it to the `demo` account again (attaching a known key is a no-op)
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from dataclasses import dataclass, field
@@ -161,7 +160,3 @@ async def create_demo_portal(gateway_url: str, api_key: str, port: int) -> DemoR
         except (DemoError, httpx.HTTPError, ValueError) as exc:
             report.notes.append(f"demo CRM data: not sent: {exc}")
     return report
-
-
-def describe_account(result: dict[str, Any]) -> str:
-    return json.dumps(result.get("account"))
