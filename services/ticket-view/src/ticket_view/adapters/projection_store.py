@@ -66,7 +66,44 @@ def _jsonable(column: str, value: Any) -> Any:
     return value
 
 
+def _refresh_copy_sql(table: str) -> str:
+    return (
+        f"UPDATE {table} a SET live = coalesce(NOT t.deleted, false), status = t.status, "
+        "pipeline = t.pipeline, t_created_at = t.created_at, t_updated_at = t.updated_at "
+        "FROM unnest(%s::text[], %s::text[]) AS k(account_id, ticket_id) "
+        "LEFT JOIN tickets t ON t.account_id = k.account_id AND t.ticket_id = k.ticket_id "
+        "WHERE a.account_id = k.account_id AND a.ticket_id = k.ticket_id AND "
+        "(a.live, a.status, a.pipeline, a.t_created_at, a.t_updated_at) IS DISTINCT FROM "
+        "(coalesce(NOT t.deleted, false), t.status, t.pipeline, t.created_at, t.updated_at)"
+    )
+
+
+_REFRESH = {table: _refresh_copy_sql(table) for table in (ch.TICKET_CONTACTS, ch.TICKET_COMPANIES)}
+
+
+async def refresh_ticket_copies(
+    conn: AsyncConnection, by_table: dict[str, list[ch.Change]]
+) -> None:
+    """Association rows of every ticket touched by the batch get the ticket's current fields."""
+    touched = {
+        change.key[:2]
+        for table in (ch.TICKETS, ch.TICKET_CONTACTS, ch.TICKET_COMPANIES)
+        for change in by_table.get(table, ())
+    }
+    if not touched:
+        return
+    accounts, tickets = [k[0] for k in touched], [k[1] for k in touched]
+    for table, sql in _REFRESH.items():
+        if ch.TICKETS in by_table or table in by_table:
+            await conn.execute(sql, (accounts, tickets))
+
+
 async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Change]]) -> None:
+    await _upsert_all(conn, by_table)
+    await refresh_ticket_copies(conn, by_table)
+
+
+async def _upsert_all(conn: AsyncConnection, by_table: dict[str, list[ch.Change]]) -> None:
     for table, rows in by_table.items():
         columns = (*ch.KEY_COLUMNS[table], *ch.VALUE_COLUMNS[table])
         arrays: list[list[Any]] = [[] for _ in range(len(columns) + 2)]

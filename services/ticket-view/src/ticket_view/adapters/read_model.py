@@ -1,10 +1,10 @@
 """Query side of the read model (PostgreSQL).
 
-The visible set is the UNION of the contact's associated ticket ids and, when the contact's
-reach includes a company, that company's associated ticket ids (both served by partial
-indexes on `associated`), joined to live tickets by primary key, then filtered, keyset-
-paginated and sorted. SQL text is built per query shape so each shape gets its own prepared
-statement and plan.
+The visible set is the UNION of the contact's associated tickets and, when the contact's
+reach includes a company, that company's associated tickets. Association rows carry a copy of
+their ticket's list fields, so each side is read from a partial index in sort order, keyset
+first, and stops after `limit` rows; only the final page joins `tickets`. SQL text is built
+per query shape so each shape gets its own prepared statement and plan.
 """
 
 from __future__ import annotations
@@ -34,39 +34,52 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def list_sql(query: TicketQuery) -> str:
-    parts = [
-        "SELECT ticket_id, true AS own FROM ticket_contacts "
-        "WHERE account_id = %(account_id)s AND contact_id = %(contact_id)s AND associated"
-    ]
-    if query.reach.company_id is not None:
-        parts.append(
-            "SELECT ticket_id, false FROM ticket_companies "
-            "WHERE account_id = %(account_id)s AND company_id = %(company_id)s AND associated"
-        )
-    conditions = ["NOT t.deleted"]
-    if query.pipelines is not None:
-        conditions.append("t.pipeline = ANY(%(pipelines)s)")
-    if query.status is not None:
-        conditions.append("t.status = %(status)s")
+def _branch(query: TicketQuery, table: str, who: str, param: str, own: str) -> str:
+    """One side of the visible set, read in index order, at most `limit` rows."""
+    key = f"a.t_{query.sort_column}"
     direction = "DESC" if query.descending else "ASC"
-    column = query.sort_column
+    conditions = [
+        "a.account_id = %(account_id)s",
+        f"a.{who} = %({param})s",
+        "a.associated",
+        "a.live",
+    ]
+    if query.pipelines is not None:
+        conditions.append("a.pipeline = ANY(%(pipelines)s)")
+    if query.status is not None:
+        conditions.append("a.status = %(status)s")
     if query.after is not None:
         op = "<" if query.descending else ">"
-        conditions.append(f"(t.{column}, t.ticket_id) {op} (%(after_value)s, %(after_id)s)")
+        conditions.append(f"({key}, a.ticket_id) {op} (%(after_value)s, %(after_id)s)")
+    join = ""
     if query.q is not None:
+        join = "JOIN tickets t ON t.account_id = a.account_id AND t.ticket_id = a.ticket_id "
         conditions.append(
             "(t.subject ILIKE %(pattern)s OR t.content ILIKE %(pattern)s OR EXISTS ("
-            "SELECT 1 FROM messages m WHERE m.account_id = t.account_id "
-            "AND m.ticket_id = t.ticket_id AND m.public AND m.body ILIKE %(pattern)s))"
+            "SELECT 1 FROM messages m WHERE m.account_id = a.account_id "
+            "AND m.ticket_id = a.ticket_id AND m.public AND m.body ILIKE %(pattern)s))"
         )
-    union = " UNION ALL ".join(parts)
+    return (
+        f"(SELECT a.ticket_id, {key} AS k, {own} AS own FROM {table} a {join}"
+        f"WHERE {' AND '.join(conditions)} "
+        f"ORDER BY {key} {direction}, a.ticket_id {direction} LIMIT %(limit)s)"
+    )
+
+
+def list_sql(query: TicketQuery) -> str:
+    """Top `limit` of (own + company) by the sort key: each side contributes at most `limit`
+    rows in index order, duplicates (own and company) merge, then the page joins tickets."""
+    parts = [_branch(query, "ticket_contacts", "contact_id", "contact_id", "true")]
+    if query.reach.company_id is not None:
+        parts.append(_branch(query, "ticket_companies", "company_id", "company_id", "false"))
+    direction = "DESC" if query.descending else "ASC"
     return (
         f"SELECT {_TICKET_COLUMNS}, v.own FROM ("
-        f"SELECT ticket_id, bool_or(own) AS own FROM ({union}) s GROUP BY ticket_id) v "
+        f"SELECT ticket_id, k, bool_or(own) AS own FROM ({' UNION ALL '.join(parts)}) u "
+        f"GROUP BY ticket_id, k ORDER BY k {direction}, ticket_id {direction} "
+        "LIMIT %(limit)s) v "
         "JOIN tickets t ON t.account_id = %(account_id)s AND t.ticket_id = v.ticket_id "
-        f"WHERE {' AND '.join(conditions)} "
-        f"ORDER BY t.{column} {direction}, t.ticket_id {direction} LIMIT %(limit)s"
+        f"ORDER BY v.k {direction}, v.ticket_id {direction}"
     )
 
 

@@ -1,5 +1,10 @@
 """DDL of the ticket-visibility read model. Every table is keyed by (account_id, ...).
 
+Association rows carry a copy of their ticket's list fields (`live` = the ticket exists and
+is not deleted, status, pipeline, timestamps), kept equal to the ticket in the same
+transaction, so a page of a contact's or a company's tickets is read in index order and stops
+after `limit` rows instead of sorting every visible ticket.
+
 `event_id` columns use the "C" collation so that ties on `occurred_at` are broken by byte
 order, exactly as in Python: the winner of a key never depends on batch boundaries.
 """
@@ -19,6 +24,10 @@ TABLES = (
     "projection_positions",
 )
 
+_TICKET_COPY = (
+    "live boolean NOT NULL DEFAULT false, status text, pipeline text, "
+    "t_created_at timestamptz, t_updated_at timestamptz"
+)
 _VERSION = 'occurred_at timestamptz NOT NULL, event_id text COLLATE "C" NOT NULL'
 
 DDL = f"""
@@ -41,16 +50,24 @@ CREATE TABLE IF NOT EXISTS tickets (
     PRIMARY KEY (account_id, ticket_id));
 CREATE TABLE IF NOT EXISTS ticket_contacts (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", contact_id text NOT NULL,
-    associated boolean NOT NULL, {_VERSION},
+    associated boolean NOT NULL, {_VERSION}, {_TICKET_COPY},
     PRIMARY KEY (account_id, ticket_id, contact_id));
-CREATE INDEX IF NOT EXISTS ticket_contacts_by_contact
-    ON ticket_contacts (account_id, contact_id, ticket_id) WHERE associated;
+CREATE INDEX IF NOT EXISTS ticket_contacts_by_updated
+    ON ticket_contacts (account_id, contact_id, t_updated_at, ticket_id)
+    WHERE associated AND live;
+CREATE INDEX IF NOT EXISTS ticket_contacts_by_created
+    ON ticket_contacts (account_id, contact_id, t_created_at, ticket_id)
+    WHERE associated AND live;
 CREATE TABLE IF NOT EXISTS ticket_companies (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", company_id text NOT NULL,
-    associated boolean NOT NULL, {_VERSION},
+    associated boolean NOT NULL, {_VERSION}, {_TICKET_COPY},
     PRIMARY KEY (account_id, ticket_id, company_id));
-CREATE INDEX IF NOT EXISTS ticket_companies_by_company
-    ON ticket_companies (account_id, company_id, ticket_id) WHERE associated;
+CREATE INDEX IF NOT EXISTS ticket_companies_by_updated
+    ON ticket_companies (account_id, company_id, t_updated_at, ticket_id)
+    WHERE associated AND live;
+CREATE INDEX IF NOT EXISTS ticket_companies_by_created
+    ON ticket_companies (account_id, company_id, t_created_at, ticket_id)
+    WHERE associated AND live;
 CREATE TABLE IF NOT EXISTS messages (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", message_id text NOT NULL,
     author_type text NOT NULL, author_id text, author_name text, body text NOT NULL,

@@ -1,0 +1,313 @@
+# ruff: noqa: ASYNC110, ASYNC220, S110
+"""ticket-view benchmark (not a test): projection throughput against a bare pull/ack loop and
+a bare batched insert, rebuild time, and tickets.list latency over NATS request/reply.
+
+    .venv/bin/python services/ticket-view/bench/bench_ticket_view.py --scale 0.1
+
+Uses NATS_URL / DATABASE_URL (admin URL; a scratch database is created) or the embedded
+servers. Writes bench/results/ticket-view.json and prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import nats
+from devstack.infra import EmbeddedPostgres, NatsServer, create_database, drop_database
+from nats.js.api import AckPolicy, ConsumerConfig
+from portal_contracts import Namespace
+from ticket_view.adapters import db
+from ticket_view.adapters.jetstream import PullFeed, ensure_streams, start_consumer_at
+from ticket_view.adapters.projection_store import write_changes
+from ticket_view.adapters.schema import create_schema, drop_schema
+from ticket_view.application.projection import StreamMessage, plan_crm
+from ticket_view.bootstrap import start
+from ticket_view.entrypoints.rebuild import rebuild
+from ticket_view.settings import Settings
+
+sys.path.insert(0, str(Path(__file__).parent))
+import dataset
+
+RESULTS = Path(__file__).parent / "results" / "ticket-view.json"
+
+
+async def publish(nc: Any, ns: Namespace) -> tuple[int, float]:
+    """Core-NATS publishes into the stream (flushed in chunks), then checks the count."""
+    js = nc.jetstream()
+    started = time.perf_counter()
+    count = 0
+    for type_, body in dataset.events(ARGS.scale):
+        await nc.publish(ns.crm_subject(dataset.ACCOUNT, type_), body)
+        count += 1
+        if count % 2000 == 0:
+            await nc.flush()
+            while (await js.stream_info(ns.crm_stream)).state.messages < count - 20_000:
+                await asyncio.sleep(0.01)
+    await nc.flush()
+    for event in dataset.portal_events():
+        await js.publish(
+            ns.config_subject(dataset.ACCOUNT, event["type"]), json.dumps(event).encode()
+        )
+    while (await js.stream_info(ns.crm_stream)).state.messages < count:
+        await asyncio.sleep(0.05)
+    return count, time.perf_counter() - started
+
+
+async def bare_fetch_ack(nc: Any, ns: Namespace, total: int) -> dict[str, float]:
+    """Two baselines without any processing: fetch(1000) + ack each; feed + ack-all."""
+    js = nc.jetstream()
+    out = {}
+    sub = await js.pull_subscribe(
+        ns.crm_subjects,
+        durable="bench-explicit",
+        stream=ns.crm_stream,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, max_ack_pending=20_000),
+    )
+    started, seen = time.perf_counter(), 0
+    while seen < total:
+        for msg in await sub.fetch(1000, timeout=5):
+            await msg.ack()
+            seen += 1
+    out["fetch_ack_each_per_s"] = seen / (time.perf_counter() - started)
+    await sub.unsubscribe()
+    await start_consumer_at(js, ns.crm_stream, "bench-all", 0, 4000)
+    feed = PullFeed(nc, ns.crm_stream, "bench-all", 1000)
+    await feed.start()
+    started, seen = time.perf_counter(), 0
+    while seen < total:
+        batch = await feed.take(5)
+        if batch:
+            await batch[-1].ack()
+            seen += len(batch)
+    out["feed_ack_all_per_s"] = seen / (time.perf_counter() - started)
+    await feed.stop()
+    return out
+
+
+async def bare_insert(url: str, sample: int) -> dict[str, float]:
+    """Parse + collapse cost, and the database write ceiling for the same rows."""
+    bodies = [b for _, b in zip(range(sample), dataset.events(ARGS.scale), strict=False)]
+    messages = [StreamMessage(i + 1, "s", body[1]) for i, body in enumerate(bodies)]
+    started = time.perf_counter()
+    plans = [plan_crm(messages[i : i + 1000]) for i in range(0, len(messages), 1000)]
+    parse_s = time.perf_counter() - started
+    conn = await db.connect(url, autocommit=True)
+    await drop_schema(conn)
+    await create_schema(conn)
+    started = time.perf_counter()
+    for plan in plans:
+        async with conn.transaction():
+            await write_changes(conn, plan.changes)
+    write_s = time.perf_counter() - started
+    await drop_schema(conn)
+    await conn.close()
+    return {
+        "sample_events": len(messages),
+        "parse_collapse_per_s": len(messages) / parse_s,
+        "batched_insert_per_s": len(messages) / write_s,
+    }
+
+
+async def project(settings: Settings, total: int) -> dict[str, float]:
+    conn = await db.connect(settings.database_url, autocommit=True)
+    await drop_schema(conn)
+    await conn.close()
+    started = time.perf_counter()
+    running = await start(settings.model_copy(update={"rpc_enabled": False}))
+    try:
+        await running.projectors["crm"].wait_for(total, timeout=7200)
+    finally:
+        await running.stop()
+    seconds = time.perf_counter() - started
+    return {"events": total, "seconds": seconds, "events_per_s": total / seconds}
+
+
+async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, Any]:
+    env = {
+        **os.environ,
+        "TICKET_VIEW_NATS_URL": settings.nats_url,
+        "TICKET_VIEW_DATABASE_URL": settings.database_url,
+        "TICKET_VIEW_NAMESPACE": settings.namespace,
+        "TICKET_VIEW_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen([sys.executable, "-m", "ticket_view"], env=env)
+    nc = await nats.connect(settings.nats_url)
+    ns = Namespace(settings.namespace)
+    subject = ns.rpc("ticket-view", "tickets.list")
+    base = {
+        "account_id": dataset.ACCOUNT,
+        "portal_id": dataset.PORTAL,
+        "contact_id": dataset.BIG_CONTACT,
+    }
+    try:
+        for _ in range(100):
+            try:
+                reply = json.loads(
+                    (await nc.request(subject, json.dumps(base).encode(), timeout=1)).data
+                )
+                if reply["ok"] and reply["result"]["items"]:
+                    break
+            except Exception:
+                pass
+            await asyncio.sleep(0.2)
+        first = reply["result"]
+        cursors = [first["next_cursor"]]
+        for _ in range(20):
+            page = json.loads(
+                (
+                    await nc.request(
+                        subject, json.dumps({**base, "cursor": cursors[-1]}).encode(), timeout=5
+                    )
+                ).data
+            )
+            cursors.append(page["result"]["next_cursor"])
+        rng = random.Random(1)
+        kinds = {
+            "first_page": base,
+            "q": {**base, "q": "printer"},
+            "closed": {**base, "status": "closed"},
+        }
+        samples: dict[str, list[float]] = {"first_page": [], "next_page": [], "q": [], "closed": []}
+
+        async def one(kind: str, body: dict, due: float) -> None:
+            await nc.request(subject, json.dumps(body).encode(), timeout=5)
+            samples[kind].append(time.perf_counter() - due)
+
+        tasks = []
+        started = time.perf_counter()
+        for i in range(int(rate * seconds)):
+            due = started + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            roll = rng.random()
+            if roll < 0.6:
+                kind, body = "first_page", kinds["first_page"]
+            elif roll < 0.85:
+                kind, body = "next_page", {**base, "cursor": rng.choice(cursors[:-1])}
+            elif roll < 0.95:
+                kind, body = "closed", kinds["closed"]
+            else:
+                kind, body = "q", kinds["q"]
+            tasks.append(asyncio.create_task(one(kind, body, due)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    finally:
+        await nc.close()
+        server.terminate()
+        server.wait(10)
+
+    def pct(values: list[float], p: float) -> float:
+        ordered = sorted(values)
+        return (
+            round(1000 * ordered[min(len(ordered) - 1, int(p * len(ordered)))], 2)
+            if ordered
+            else 0.0
+        )
+
+    everything = [v for vs in samples.values() for v in vs]
+    return {
+        "target_rps": rate,
+        "achieved_rps": round(len(everything) / elapsed, 1),
+        "visible_tickets": dataset.BIG_TICKETS,
+        "p50_ms": pct(everything, 0.5),
+        "p99_ms": pct(everything, 0.99),
+        "by_kind": {
+            k: {"n": len(v), "p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99)}
+            for k, v in samples.items()
+        },
+    }
+
+
+async def explain(url: str) -> list[str]:
+    from portal_contracts.ticket_view_rpc import ListTickets
+    from ticket_view.adapters.read_model import PgReadModel, list_params, list_sql
+    from ticket_view.application.queries import TicketQuery
+    from ticket_view.domain.visibility import Reach
+
+    query = TicketQuery(
+        dataset.ACCOUNT,
+        Reach(dataset.BIG_CONTACT, dataset.BIG_COMPANY),
+        None,
+        None,
+        None,
+        "updated_at",
+        True,
+        None,
+        21,
+    )
+    _ = (ListTickets, PgReadModel)
+    conn = await db.connect(url, autocommit=True)
+    cur = await conn.execute("EXPLAIN (ANALYZE, BUFFERS) " + list_sql(query), list_params(query))
+    lines = [row[0] for row in await cur.fetchall()]
+    await conn.close()
+    return lines
+
+
+async def main() -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="tv-bench-"))
+    nats_url = os.environ.get("NATS_URL")
+    admin_url = os.environ.get("DATABASE_URL")
+    servers: list[Any] = []
+    if not nats_url:
+        servers.append(NatsServer(tmp / "nats").start())
+        nats_url = servers[-1].url
+    if not admin_url:
+        servers.append(EmbeddedPostgres(tmp / "pg").start())
+        admin_url = servers[-1].url
+    name = f"tvbench_{uuid.uuid4().hex[:8]}"
+    url = create_database(admin_url, name)
+    ns = Namespace(f"tvb{uuid.uuid4().hex[:8]}")
+    settings = Settings(nats_url=nats_url, database_url=url, namespace=ns.name, log_level="WARNING")
+    nc = await nats.connect(nats_url)
+    results: dict[str, Any] = {"scale": ARGS.scale, "sizes": dataset.sizes(ARGS.scale)}
+    try:
+        await ensure_streams(nc.jetstream(), ns)
+        total, seconds = await publish(nc, ns)
+        results["publish"] = {
+            "events": total,
+            "seconds": round(seconds, 1),
+            "per_s": round(total / seconds),
+        }
+        print("published", results["publish"], flush=True)
+        results["baseline_nats"] = await bare_fetch_ack(nc, ns, total)
+        print("baseline_nats", results["baseline_nats"], flush=True)
+        results["baseline_db"] = await bare_insert(url, min(total, 200_000))
+        print("baseline_db", results["baseline_db"], flush=True)
+        results["projection"] = await project(settings, total)
+        print("projection", results["projection"], flush=True)
+        results["rebuild"] = await rebuild(settings, timeout=7200)
+        print("rebuild", results["rebuild"], flush=True)
+        results["explain_list_company_2000"] = await explain(url)
+        print("\n".join(results["explain_list_company_2000"]), flush=True)
+        results["list_latency"] = await latency(settings, ARGS.rate, ARGS.seconds)
+        print("list_latency", results["list_latency"], flush=True)
+    finally:
+        await nc.jetstream().delete_stream(ns.crm_stream)
+        await nc.jetstream().delete_stream(ns.config_stream)
+        await nc.jetstream().delete_stream(ns.dlq_stream)
+        await nc.close()
+        drop_database(admin_url, name)
+        for server in servers:
+            server.stop()
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", type=float, default=0.1)
+    parser.add_argument("--rate", type=int, default=500)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    ARGS = parser.parse_args()
+    asyncio.run(main())
