@@ -141,7 +141,13 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
         "TICKET_VIEW_NAMESPACE": settings.namespace,
         "TICKET_VIEW_LOG_LEVEL": "WARNING",
     }
-    server = subprocess.Popen([sys.executable, "-m", "ticket_view"], env=env)
+    servers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "ticket_view"],
+            env={**env, "TICKET_VIEW_PROJECTOR_ENABLED": "true" if i == 0 else "false"},
+        )
+        for i in range(ARGS.processes)
+    ]
     nc = await nats.connect(settings.nats_url)
     ns = Namespace(settings.namespace)
     subject = ns.rpc("ticket-view", "tickets.list")
@@ -180,8 +186,15 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
         }
         samples: dict[str, list[float]] = {"first_page": [], "next_page": [], "q": [], "closed": []}
 
+        errors = 0
+
         async def one(kind: str, body: dict, due: float) -> None:
-            await nc.request(subject, json.dumps(body).encode(), timeout=5)
+            nonlocal errors
+            try:
+                await nc.request(subject, json.dumps(body).encode(), timeout=5)
+            except Exception:
+                errors += 1
+                return
             samples[kind].append(time.perf_counter() - due)
 
         tasks = []
@@ -203,8 +216,9 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
         elapsed = time.perf_counter() - started
     finally:
         await nc.close()
-        server.terminate()
-        server.wait(10)
+        for server in servers:
+            server.terminate()
+            server.wait(10)
 
     def pct(values: list[float], p: float) -> float:
         ordered = sorted(values)
@@ -218,6 +232,8 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
     return {
         "target_rps": rate,
         "achieved_rps": round(len(everything) / elapsed, 1),
+        "errors": errors,
+        "server_processes": ARGS.processes,
         "visible_tickets": dataset.BIG_TICKETS,
         "p50_ms": pct(everything, 0.5),
         "p99_ms": pct(everything, 0.99),
@@ -253,7 +269,21 @@ async def explain(url: str) -> list[str]:
     return lines
 
 
+async def latency_only(url: str, namespace: str) -> None:
+    """Latency against an existing (kept) data set."""
+    settings = Settings(
+        nats_url=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
+        database_url=url,
+        namespace=namespace,
+        log_level="WARNING",
+    )
+    print(json.dumps(await latency(settings, ARGS.rate, ARGS.seconds), indent=1))
+
+
 async def main() -> None:
+    if ARGS.reuse:
+        await latency_only(*ARGS.reuse)
+        return
     tmp = Path(tempfile.mkdtemp(prefix="tv-bench-"))
     nats_url = os.environ.get("NATS_URL")
     admin_url = os.environ.get("DATABASE_URL")
@@ -289,19 +319,22 @@ async def main() -> None:
         print("rebuild", results["rebuild"], flush=True)
         results["explain_list_company_2000"] = await explain(url)
         print("\n".join(results["explain_list_company_2000"]), flush=True)
-        results["list_latency"] = await latency(settings, ARGS.rate, ARGS.seconds)
+        if not ARGS.skip_latency:
+            results["list_latency"] = await latency(settings, ARGS.rate, ARGS.seconds)
         print("list_latency", results["list_latency"], flush=True)
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"wrote {RESULTS}")
     finally:
-        await nc.jetstream().delete_stream(ns.crm_stream)
-        await nc.jetstream().delete_stream(ns.config_stream)
-        await nc.jetstream().delete_stream(ns.dlq_stream)
+        if ARGS.keep:
+            print(f"kept database {url} and namespace {ns.name}")
+        else:
+            for stream in (ns.crm_stream, ns.config_stream, ns.dlq_stream):
+                await nc.jetstream().delete_stream(stream)
+            drop_database(admin_url, name)
         await nc.close()
-        drop_database(admin_url, name)
         for server in servers:
             server.stop()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
-    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
@@ -309,5 +342,9 @@ if __name__ == "__main__":
     parser.add_argument("--scale", type=float, default=0.1)
     parser.add_argument("--rate", type=int, default=500)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--keep", action="store_true", help="keep the database and streams")
+    parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--reuse", nargs=2, metavar=("DATABASE_URL", "NAMESPACE"))
+    parser.add_argument("--processes", type=int, default=1, help="ticket-view RPC processes")
     ARGS = parser.parse_args()
     asyncio.run(main())

@@ -154,21 +154,27 @@ class PgReadModel:
         rows = await self._fetch("SELECT 1", None)
         return bool(rows)
 
-    async def portal(self, account_id: str, portal_id: str) -> PortalRules | None:
+    async def context(
+        self, account_id: str, portal_id: str, contact_id: str
+    ) -> tuple[PortalRules | None, ContactFacts | None]:
+        """The portal and the contact in one round trip."""
         rows = await self._fetch(
-            "SELECT visibility, ticket_display FROM portals "
-            "WHERE account_id = %s AND portal_id = %s",
-            (account_id, portal_id),
+            "SELECT p.visibility, p.ticket_display, x.* FROM portals p LEFT JOIN LATERAL ("
+            + _CONTACT_SELECT
+            + "WHERE c.account_id = p.account_id AND c.contact_id = %s AND NOT c.deleted) x "
+            "ON true WHERE p.account_id = %s AND p.portal_id = %s",
+            (contact_id, account_id, portal_id),
         )
         if not rows:
-            return None
-        visibility, display = rows[0]
-        return PortalRules(
+            return None, None
+        visibility, display, *contact = rows[0]
+        portal = PortalRules(
             account_id=account_id,
             portal_id=portal_id,
             visibility=Visibility.model_validate(visibility) if visibility else None,
             display=TicketDisplay.model_validate(display or {}),
         )
+        return portal, (_contact(account_id, contact) if contact[0] is not None else None)
 
     async def contact(self, account_id: str, contact_id: str) -> ContactFacts | None:
         rows = await self._fetch(

@@ -81,7 +81,9 @@ class TicketQuery:
 
 
 class ReadModel(Protocol):
-    async def portal(self, account_id: str, portal_id: str) -> PortalRules | None: ...
+    async def context(
+        self, account_id: str, portal_id: str, contact_id: str
+    ) -> tuple[PortalRules | None, ContactFacts | None]: ...
     async def contact(self, account_id: str, contact_id: str) -> ContactFacts | None: ...
     async def contact_by_email(self, account_id: str, email: str) -> ContactFacts | None: ...
     async def visible_tickets(self, query: TicketQuery) -> list[TicketRow]: ...
@@ -91,11 +93,13 @@ class ReadModel(Protocol):
     async def public_messages(self, account_id: str, ticket_id: str) -> list[MessageRow]: ...
 
 
-async def _portal(model: ReadModel, account_id: str, portal_id: str) -> PortalRules:
-    portal = await model.portal(account_id, portal_id)
+async def _context(
+    model: ReadModel, account_id: str, portal_id: str, contact_id: str
+) -> tuple[PortalRules, ContactFacts | None]:
+    portal, contact = await model.context(account_id, portal_id, contact_id)
     if portal is None:
         raise NotFound("portal not found")
-    return portal
+    return portal, contact
 
 
 def _ticket(portal: PortalRules, row: TicketRow) -> dict[str, Any]:
@@ -116,7 +120,6 @@ def _ticket(portal: PortalRules, row: TicketRow) -> dict[str, Any]:
 
 async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) -> dict[str, Any]:
     """→ {items, next_cursor}; preview items also carry their `reason`."""
-    portal = await _portal(model, request.account_id, request.portal_id)
     descending = request.sort.startswith("-")
     sort_column = request.sort.lstrip("-")
     after = None
@@ -125,7 +128,9 @@ async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) 
             after = cursors.decode(request.cursor, request.sort)
         except cursors.InvalidCursor as exc:
             raise InvalidInput(str(exc)) from exc
-    contact = await model.contact(request.account_id, request.contact_id)
+    portal, contact = await _context(
+        model, request.account_id, request.portal_id, request.contact_id
+    )
     if contact is None:
         return {"items": [], "next_cursor": None}
     reach = reach_of(portal, contact)
@@ -157,8 +162,9 @@ async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) 
 
 async def get_ticket(model: ReadModel, request: GetTicket) -> dict[str, Any]:
     """→ Ticket + public messages oldest first; `NotFound` when not visible."""
-    portal = await _portal(model, request.account_id, request.portal_id)
-    contact = await model.contact(request.account_id, request.contact_id)
+    portal, contact = await _context(
+        model, request.account_id, request.portal_id, request.contact_id
+    )
     if contact is None:
         raise NotFound("ticket not found")
     reach = reach_of(portal, contact)
