@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
@@ -27,6 +28,8 @@ from .application.key_cache import KeyCache
 from .entrypoints.http.app import build_app
 from .observability import Metrics, configure_logging
 from .settings import Settings
+
+log = structlog.get_logger("gateway")
 
 
 def create_app(settings: Settings, **overrides: Any) -> FastAPI:
@@ -42,7 +45,8 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        await broker.start()
+        connecting = asyncio.create_task(_connect(broker))
+        await asyncio.wait({connecting}, timeout=settings.startup_connect_seconds)
         metrics_server = None
         if settings.metrics_port is not None:
             metrics_server, _thread = start_http_server(
@@ -53,6 +57,9 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
         finally:
             if metrics_server is not None:
                 metrics_server.shutdown()
+            connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await connecting
             await broker.stop()
 
     app = build_app(lifespan, lambda _path: settings.max_body_bytes, metrics)
@@ -64,6 +71,13 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
         settings.auth_cache_seconds, overrides.get("clock", time.monotonic)
     )
     return app
+
+
+async def _connect(broker: NatsBroker) -> None:
+    """Keeps trying in the background: the gateway serves `/healthz` (and 503s) meanwhile."""
+    log.info("nats_connecting")
+    await broker.start()
+    log.info("nats_connected")
 
 
 class _EmbeddedServer(uvicorn.Server):

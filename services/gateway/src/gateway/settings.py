@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     rpc_timeout_seconds: float = Field(5.0, gt=0)
     ready_timeout_seconds: float = Field(1.0, gt=0)
+    startup_connect_seconds: float = Field(5.0, ge=0)
+    """How long start-up waits for NATS before serving anyway (then 503 until connected)."""
     max_body_bytes: int = Field(MIB, gt=0)
     auth_cache_seconds: float = Field(5.0, ge=0)
     required_services: list[str] = ["portal-config", "ticket-view", "notifier"]

@@ -12,6 +12,7 @@ from typing import Any
 
 import nats.errors
 import structlog
+from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from portal_contracts import CORRELATION_HEADER, Namespace
 from portal_contracts.rpc import RpcError, RpcReply
@@ -21,7 +22,12 @@ from ..observability import Metrics
 
 log = structlog.get_logger("gateway.rpc")
 
-_UNAVAILABLE = (nats.errors.NoRespondersError, nats.errors.TimeoutError, nats.errors.Error)
+_UNAVAILABLE = (
+    nats.errors.NoRespondersError,
+    nats.errors.TimeoutError,
+    nats.errors.Error,
+    IncorrectState,
+)
 
 
 class ServiceUnavailable(Exception):
