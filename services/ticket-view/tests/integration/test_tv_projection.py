@@ -149,3 +149,16 @@ async def test_rebuild_yields_the_incrementally_built_model(
         assert dump(tv_settings.database_url) == incremental
     finally:
         await nc.close()
+
+
+async def test_a_single_change_is_projected_well_within_a_second(tv, events):
+    await tv.publish_crm("acc", [events.contact("warmup")])
+    await tv.synced()
+    loop = asyncio.get_running_loop()
+    lags = []
+    for i in range(5):
+        started = loop.time()
+        seq = await tv.publish_crm("acc", [events.contact(f"c{i}")])
+        await tv.running.projectors["crm"].wait_for(seq, timeout=5)
+        lags.append(loop.time() - started)
+    assert max(lags) < 1.0, lags

@@ -68,6 +68,10 @@ async def start_consumer_at(
     await js.add_consumer(stream, config)
 
 
+class ConsumerGone(RuntimeError):
+    pass
+
+
 class PullFeed:
     """Keeps pull requests outstanding and hands out whatever has arrived, up to `batch`.
 
@@ -84,6 +88,7 @@ class PullFeed:
         self._outstanding = 0
         self._inbox = ""
         self._sub: Subscription | None = None
+        self._gone = False
 
     async def start(self) -> None:
         self._inbox = self._nc.new_inbox()
@@ -112,12 +117,19 @@ class PullFeed:
             self._arrived.set()
             return
         if status in ("408", "409"):
-            pending = msg.headers.get("Nats-Pending-Messages") if msg.headers else None
+            headers = msg.headers or {}
+            pending = headers.get("Nats-Pending-Messages")
             self._outstanding = max(0, self._outstanding - int(pending or self._outstanding))
-            await self._request()
+            if "deleted" in headers.get("Description", "").lower():
+                self._gone = True
+                self._arrived.set()
+            elif status == "408":
+                await self._request()
 
     async def take(self, timeout: float) -> list[Msg]:
         """Up to `batch` messages, waiting at most `timeout` for the first one."""
+        if self._gone:
+            raise ConsumerGone("the consumer was deleted")
         await self._request()
         if not self._buffer:
             self._arrived.clear()
