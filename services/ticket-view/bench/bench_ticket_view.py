@@ -28,8 +28,8 @@ from devstack.infra import EmbeddedPostgres, NatsServer, create_database, drop_d
 from nats.js.api import AckPolicy, ConsumerConfig
 from portal_contracts import Namespace
 from ticket_view.adapters import db
-from ticket_view.adapters.jetstream import PullFeed, ensure_streams, start_consumer_at
 from ticket_view.adapters.crm_writer import create_temp_tables, write_changes
+from ticket_view.adapters.jetstream import PullFeed, ensure_streams, start_consumer_at
 from ticket_view.adapters.schema import create_schema, drop_schema
 from ticket_view.application.projection import StreamMessage, plan_crm
 from ticket_view.bootstrap import start
