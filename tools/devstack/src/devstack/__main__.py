@@ -3,7 +3,7 @@
 - `run [--var-dir DIR] [--infra-only] [--no-demo] [--quiet]` — the whole portal (see stack.py).
 - `stop [--var-dir DIR]` — SIGTERM to the `run` supervisor of that var dir.
 - `rebuild-ticket-view [--var-dir DIR]` — `python -m ticket_view rebuild` on the stopped stack.
-- `bench` — not available yet.
+- `bench [args...]` — each service's benchmark script (`services/*/bench/bench_*.py`).
 """
 
 from __future__ import annotations
@@ -12,14 +12,16 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 
 from .config import StackConfig
 from .supervisor import live_process, read_pid
 
-NOT_YET = {"bench": "the freshness/throughput benchmark"}
+BENCH_GLOB = "services/*/bench/bench_*.py"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,9 +38,22 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild-ticket-view", help="drop and replay the ticket-view read model (stack stopped)"
     )
     rebuild.add_argument("--var-dir")
-    for name, what in NOT_YET.items():
-        commands.add_parser(name, help=f"{what} (not available yet)")
+    commands.add_parser("bench", help=f"run every {BENCH_GLOB} (other args passed on)")
     return parser
+
+
+def _bench(args: list[str]) -> int:
+    """Runs each service's benchmark script in turn with `args`; → the first failure's code."""
+    scripts = sorted(Path.cwd().glob(BENCH_GLOB))
+    if not scripts:
+        print(f"devstack bench: no benchmark yet (nothing matches {BENCH_GLOB})", file=sys.stderr)
+        return 2
+    for script in scripts:
+        print(f"devstack bench: {script.relative_to(Path.cwd())} {' '.join(args)}", flush=True)
+        code = subprocess.call([sys.executable, str(script), *args])
+        if code != 0:
+            return code
+    return 0
 
 
 def _stop(config: StackConfig) -> int:
@@ -59,14 +74,12 @@ def _stop(config: StackConfig) -> int:
 
 def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
-    args = _parser().parse_args(argv)
-    if args.command in NOT_YET:
-        print(
-            f"devstack {args.command}: not available yet — {NOT_YET[args.command]} "
-            "is to be provided by the ticket-view work",
-            file=sys.stderr,
-        )
-        return 2
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "bench":
+        return _bench(extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command == "stop":
         return _stop(StackConfig.from_env(var_dir=args.var_dir))
     if args.command == "rebuild-ticket-view":
