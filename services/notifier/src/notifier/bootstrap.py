@@ -31,7 +31,6 @@ from notifier.observability.logging import configure_logging
 from notifier.settings import Settings
 
 log = structlog.get_logger("notifier")
-SENDER_TASK = "notifier-sender"
 
 
 def utc_now() -> datetime:
@@ -45,6 +44,8 @@ class Running:
     engine: AsyncEngine
     repo: SqlDeliveryRepository
     sender_loop: SenderLoop
+    consumer: MemberEventConsumer
+    stopping: asyncio.Event
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     subscriptions: list[Subscription] = field(default_factory=list)
 
@@ -52,14 +53,13 @@ class Running:
         """Takes in no more events, lets the attempts in flight finish for up to
         `stop_grace_seconds`, then cancels: a delivery still caught in `sending` stays there
         until its lease expires, exactly as after a crash."""
+        self.stopping.set()
         self.sender_loop.finish_current_batch()
-        sender = next(t for t in self.tasks if t.get_name() == SENDER_TASK)
-        for task in self.tasks:
-            if task is not sender:
-                task.cancel()
-        with contextlib.suppress(TimeoutError, Exception):
-            await asyncio.wait_for(asyncio.shield(sender), self.settings.stop_grace_seconds)
-        sender.cancel()
+        if self.consumer.stop_soon():
+            next(t for t in self.tasks if t.get_name() == "notifier-consumer").cancel()
+        _, late = await asyncio.wait(self.tasks, timeout=self.settings.stop_grace_seconds)
+        for task in late:
+            task.cancel()
         for task in self.tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
@@ -118,13 +118,24 @@ async def start(
         on_recorded=loop.notify,
         max_age=timedelta(seconds=settings.stale_after_seconds),
     )
-    running = Running(settings=settings, nc=nc, engine=engine, repo=repo, sender_loop=loop)
+    stopping = asyncio.Event()
+    running = Running(
+        settings=settings,
+        nc=nc,
+        engine=engine,
+        repo=repo,
+        sender_loop=loop,
+        consumer=consumer,
+        stopping=stopping,
+    )
     running.subscriptions.append(await serve_ping(nc, ns, repo))
     running.tasks.append(asyncio.create_task(consumer.run(), name="notifier-consumer"))
-    running.tasks.append(asyncio.create_task(loop.run(), name=SENDER_TASK))
+    running.tasks.append(asyncio.create_task(loop.run(), name="notifier-sender"))
     running.tasks.append(
         asyncio.create_task(
-            refresh_gauges(repo, js, ns, settings.consumer_name, settings.gauge_interval_seconds),
+            refresh_gauges(
+                repo, js, ns, settings.consumer_name, settings.gauge_interval_seconds, stopping
+            ),
             name="notifier-gauges",
         )
     )

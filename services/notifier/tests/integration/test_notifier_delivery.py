@@ -151,3 +151,9 @@ async def test_poison_message_is_parked_and_does_not_block(
         harness.ns.dlq_stream, harness.ns.dlq_subject("notifier", "unknown_version")
     )
     assert msg.headers and msg.headers["Original-Subject"] == subject
+
+
+async def test_ping_answers_ok_when_the_database_is_reachable(harness: Any) -> None:
+    await harness.start()
+    reply = await harness.nc.request(harness.ns.rpc("notifier", "ping"), b"{}", timeout=2)
+    assert json.loads(reply.data)["ok"] is True

@@ -68,11 +68,13 @@ async def test_crash_after_smtp_handover_repeats_with_same_message_id(
 async def test_smtp_outage_backlog_drains_once_when_it_returns(
     harness: Any, tmp_path: Path
 ) -> None:
-    port = free_port()
     directory = tmp_path / "mail"
+    first = MailSink(directory).start()
+    port = first.port
     for n in range(5):
         harness.world.contact(f"c{n}", f"user{n}@example.com")
-    running = await harness.start(smtp_url=f"smtp://127.0.0.1:{port}")
+    running = await harness.start(smtp_url=first.url)
+    first.stop()
     events = [harness.event("member.invited", f"c{n}") for n in range(5)]
     for event in events:
         await harness.publish(event)

@@ -63,12 +63,20 @@ class MemberEventConsumer:
         self.on_recorded = on_recorded
         self.max_age = max_age
         self.batch = batch
+        self.stopping = False
+        self.waiting_for_messages = False
+
+    def stop_soon(self) -> bool:
+        """Takes no further batch; True when it is idle in a fetch (safe to cancel at once)."""
+        self.stopping = True
+        return self.waiting_for_messages
 
     async def run(self) -> None:
         sub = await self.js.pull_subscribe_bind(durable=self.durable, stream=self.ns.config_stream)
         try:
-            while True:
+            while not self.stopping:
                 try:
+                    self.waiting_for_messages = True
                     msgs = await sub.fetch(self.batch, timeout=1.0)
                 except nats.errors.TimeoutError:
                     continue
@@ -76,6 +84,8 @@ class MemberEventConsumer:
                     log.warning("fetch_failed", error=str(exc))
                     await asyncio.sleep(0.5)
                     continue
+                finally:
+                    self.waiting_for_messages = False
                 for msg in msgs:
                     try:
                         await self.handle(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from nats.js import JetStreamContext
@@ -16,9 +17,14 @@ log = structlog.get_logger("notifier.gauges")
 
 
 async def refresh_gauges(
-    repo: SqlDeliveryRepository, js: JetStreamContext, ns: Namespace, durable: str, every: float
+    repo: SqlDeliveryRepository,
+    js: JetStreamContext,
+    ns: Namespace,
+    durable: str,
+    every: float,
+    stopping: asyncio.Event,
 ) -> None:
-    while True:
+    while not stopping.is_set():
         try:
             counts = await repo.count_open()
             for state in DUE_STATES:
@@ -27,4 +33,5 @@ async def refresh_gauges(
             metrics.CONSUMER_PENDING.set(info.num_pending or 0)
         except Exception as exc:
             log.warning("gauge_refresh_failed", error=repr(exc))
-        await asyncio.sleep(every)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), every)
