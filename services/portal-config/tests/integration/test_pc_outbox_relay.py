@@ -161,3 +161,23 @@ async def test_relay_wakes_on_notify_from_another_process(
         assert time.perf_counter() - started < 1.0
     finally:
         await relay.stop()
+
+
+async def test_two_relays_publish_each_event_once_in_commit_order(
+    pc_pool: AsyncConnectionPool, js: JetStreamContext, namespace: Namespace
+) -> None:
+    relays = [OutboxRelay(pc_pool, js, poll_interval=0.02, batch_size=5) for _ in range(2)]
+    for relay in relays:
+        relay.start()
+    try:
+        ids = await append_events(pc_pool, namespace, 30)
+        await eventually(lambda: unpublished_is_zero(pc_pool), timeout=10)
+    finally:
+        for relay in relays:
+            await relay.stop()
+    info = await js.stream_info(namespace.config_stream)
+    order = [
+        (await js.get_msg(namespace.config_stream, seq)).headers["Nats-Msg-Id"]  # type: ignore[index]
+        for seq in range(info.state.first_seq, info.state.last_seq + 1)
+    ]
+    assert order == ids

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from devstack.testing import eventually
 from nats.aio.client import Client as NatsClient
+from portal_config.domain.portal import fold
+from portal_config.domain.view import to_view
 from portal_contracts import Namespace
 from portal_contracts.portal import PortalEvent
 from pydantic import TypeAdapter
@@ -110,6 +112,16 @@ async def test_the_whole_wizard(rpc: Rpc, nc: NatsClient, namespace: Namespace) 
 
     listed = (await ok(rpc("portal.list", account_id=aid)))["items"]
     assert listed == [portal]
+    replayed = fold(
+        [
+            EVENTS.validate_python(
+                {**h, "event_id": f"e{h['version']}", "account_id": aid, "portal_id": pid}
+            )
+            for h in history
+        ]
+    )
+    assert replayed is not None
+    assert to_view(replayed).model_dump(mode="json") == portal
 
     await eventually(lambda: len(received) == 8, timeout=5)
     await sub.unsubscribe()
@@ -198,3 +210,29 @@ async def test_a_portal_of_another_account_is_not_found(rpc: Rpc, op: str) -> No
     reply = await rpc(op, account_id=mine["account_id"], portal_id=theirs["portal_id"])
     assert reply["error"]["code"] == "not_found" and reply["error"]["status"] == 404
     assert json.dumps(reply).find("Hilfe") == -1
+
+
+async def test_a_moved_portal_releases_its_url_and_resolve_ignores_the_port(rpc: Rpc) -> None:
+    first = await new_account(rpc, "one", domain="localhost")
+    second = await new_account(rpc, "two", domain="localhost")
+    await ok(rpc("portal.set_domain", **_ids(first), domain="localhost", slug="kb"))
+    taken = await rpc("portal.set_domain", **_ids(second), domain="localhost", slug="kb")
+    assert taken["error"]["code"] == "conflict"
+    await ok(rpc("portal.set_domain", **_ids(first), domain="localhost", slug="kb2"))
+    moved = await ok(rpc("portal.set_domain", **_ids(second), domain="localhost", slug="kb"))
+    assert moved["url"] == "http://localhost/kb/"
+    key = {"account_id": second["account_id"], "portal_id": second["portal_id"]}
+    await ok(
+        rpc(
+            "portal.configure_tickets",
+            **key,
+            default_inbox_id=second["inbox_id"],
+            visibility={"mode": "own"},
+        )
+    )
+    await ok(rpc("portal.configure_access", **key, access={"mode": "open"}))
+    await ok(rpc("portal.activate", **key))
+    resolved = await ok(rpc("portal.resolve", host="localhost:8000", slug="kb"))
+    assert resolved["id"] == second["portal_id"]
+    missing = await rpc("portal.resolve", host="localhost:8000", slug="kb2")
+    assert missing["error"]["code"] == "not_found"

@@ -1,11 +1,13 @@
 """Relays the outbox to JetStream: at-least-once from PostgreSQL, deduplicated by JetStream.
 
-One round: lock the oldest unpublished rows (`FOR UPDATE SKIP LOCKED`, so several relays
-share the work), publish each with `Nats-Msg-Id = event_id`, await the acks, mark the rows
-published, commit. A crash anywhere before the commit leaves the rows unpublished; the next
-relay publishes them again and JetStream drops the repeat (same `Nats-Msg-Id` within the
-stream's duplicate window). The relay wakes on an in-process signal after a local append, on
-PostgreSQL `NOTIFY` after an append by another process, and otherwise polls.
+One round: take the relay lock (a transaction-scoped advisory lock, so that of several
+relays only one publishes at a time and events leave in commit order), lock the oldest
+unpublished rows (`FOR UPDATE SKIP LOCKED`), publish each with `Nats-Msg-Id = event_id`,
+await the acks, mark the rows published, commit. A crash anywhere before the commit leaves
+the rows unpublished; the next relay publishes them again and JetStream drops the repeat
+(same `Nats-Msg-Id` within the stream's duplicate window). The relay wakes on an in-process
+signal after a local append, on PostgreSQL `NOTIFY` after an append by another process, and
+otherwise polls.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .db import OUTBOX_CHANNEL, conninfo
 
 log = structlog.get_logger("portal_config.outbox")
 
+RELAY_LOCK = 7_340_001
 FaultHook = Callable[[str, str], Awaitable[None]]
 """Test seam: awaited as `fault(point, event_id)` at "before_publish" and "after_publish"."""
 
@@ -69,6 +72,10 @@ class OutboxRelay:
     async def relay_once(self) -> int:
         """Publishes one batch; returns how many rows it marked published."""
         async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (RELAY_LOCK,))
+            locked = await cur.fetchone()
+            if not locked or not locked[0]:
+                return 0
             cur = await conn.execute(
                 "SELECT position, event_id, subject, payload, correlation_id FROM outbox"
                 " WHERE published_at IS NULL ORDER BY position LIMIT %s FOR UPDATE SKIP LOCKED",

@@ -51,10 +51,13 @@ class PgPortalStore:
         return [PortalState.model_validate(r[0]) for r in rows]
 
     async def resolve(self, host: str, slug: str) -> PortalState | None:
+        """The active portal at `host` (exactly, else without the port) and `slug`."""
+        candidates = [host, host.rsplit(":", 1)[0]] if ":" in host else [host]
         async with self.pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT state FROM portals WHERE domain = %s AND slug = %s AND status = 'active'",
-                (host, slug),
+                "SELECT state FROM portals WHERE domain = ANY(%s) AND slug = %s"
+                " AND status = 'active' ORDER BY domain = %s DESC LIMIT 1",
+                (candidates, slug, host),
             )
             row = await cur.fetchone()
         return PortalState.model_validate(row[0]) if row else None
