@@ -49,7 +49,7 @@ _ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 ExpectedVersion = Annotated[int | None, Depends(expected_version)]
 
 
-def _portal_id(portal_id: str) -> str:
+async def _portal_id(portal_id: str) -> str:
     if not _ID.match(portal_id):
         raise ApiError(404, "not_found", "no such portal", {"portal_id": portal_id[:64]})
     return portal_id

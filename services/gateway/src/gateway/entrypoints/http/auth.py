@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ...adapters.rpc import BadReply, RpcFailure
 from ...application.key_cache import Account, KeyCache
-from .deps import Backend, PortalConfig, correlation_id, rpc_client
+from .deps import Backend, PortalConfig, app_rpc_client, request_correlation_id
 from .errors import ApiError
 
 bearer = HTTPBearer(auto_error=False, description="The account's admin API key")
@@ -68,7 +68,7 @@ async def authenticate_first(request: Request) -> None:
     if not request.url.path.startswith("/api/v1/"):
         return
     scheme, _, key = request.headers.get("authorization", "").partition(" ")
-    backend = PortalConfig(rpc_client(request), correlation_id(request))
+    backend = PortalConfig(app_rpc_client(request), request_correlation_id(request))
     await authenticate(request, key.strip() if scheme.lower() == "bearer" else None, backend)
 
 

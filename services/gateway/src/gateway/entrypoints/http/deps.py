@@ -13,15 +13,24 @@ from pydantic import BaseModel
 from ...adapters.rpc import RpcClient
 
 
-def correlation_id(request: Request) -> str:
+def request_correlation_id(request: Request) -> str:
     value = getattr(request.state, "correlation_id", None)
     return value if isinstance(value, str) else uuid.uuid4().hex
 
 
-def rpc_client(request: Request) -> RpcClient:
+def app_rpc_client(request: Request) -> RpcClient:
     client = request.app.state.rpc
     assert isinstance(client, RpcClient)
     return client
+
+
+async def correlation_id(request: Request) -> str:
+    """Dependencies are `async`: FastAPI would run plain functions in its thread pool."""
+    return request_correlation_id(request)
+
+
+async def rpc_client(request: Request) -> RpcClient:
+    return app_rpc_client(request)
 
 
 @dataclass(frozen=True)
@@ -36,7 +45,7 @@ class PortalConfig:
         return await self.rpc.call(PORTAL_CONFIG, op, request, self.correlation_id)
 
 
-def portal_config(
+async def portal_config(
     rpc: Annotated[RpcClient, Depends(rpc_client)],
     cid: Annotated[str, Depends(correlation_id)],
 ) -> PortalConfig:
