@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import RootModel, TypeAdapter
 
-from . import config_rpc, crm, portal, rpc
+from . import config_rpc, crm, member, portal, rpc, ticket_view_rpc
 from .subjects import DEFAULT, Namespace
 
 EVENT_CONTRACTS: dict[str, Any] = {
@@ -19,7 +19,10 @@ EVENT_CONTRACTS: dict[str, Any] = {
     "CrmBatch": crm.CrmBatch,
     "PortalEvent": portal.PortalEvent,
     "PortalView": portal.PortalView,
+    "MemberEvent": member.MemberEvent,
     "PortalConfigRequest": config_rpc.PortalConfigRequest,
+    "IssueMemberToken": member.IssueMemberToken,
+    "TicketViewRequest": ticket_view_rpc.TicketViewRequest,
     "RpcReply": rpc.RpcReply,
 }
 
@@ -48,14 +51,20 @@ def asyncapi(namespace: Namespace = DEFAULT) -> dict[str, Any]:
         namespace.config_subject(account, event_type),
         stream=namespace.config_stream,
         title="portal-configuration-events",
-        description="Portal configuration events relayed from portal-config's outbox.",
-        schema=RootModel[portal.PortalEvent],
+        description="Portal and member events relayed from portal-config's outbox.",
+        schema=RootModel[portal.PortalEvent | member.MemberEvent],
     )
     broker.publisher(
         namespace.rpc(config_rpc.SERVICE, "{op}"),
         title="portal-config-requests",
         description="Request/reply to portal-config; replies are RpcReply.",
         schema=RootModel[config_rpc.PortalConfigRequest],
+    )
+    broker.publisher(
+        namespace.rpc("ticket-view", "{op}"),
+        title="ticket-view-queries",
+        description="Request/reply to ticket-view; replies are RpcReply.",
+        schema=RootModel[ticket_view_rpc.TicketViewRequest],
     )
     spec = AsyncAPI(broker, title="Customer portal integration", version="1.0.0")
     return dict(spec.to_specification().to_jsonable())
