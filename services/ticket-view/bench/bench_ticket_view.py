@@ -28,7 +28,7 @@ from devstack.infra import EmbeddedPostgres, NatsServer, create_database, drop_d
 from nats.js.api import AckPolicy, ConsumerConfig
 from portal_contracts import Namespace
 from ticket_view.adapters import db
-from ticket_view.adapters.crm_writer import create_temp_tables, write_changes
+from ticket_view.adapters.crm_writer import prepare_session, write_changes
 from ticket_view.adapters.jetstream import PullFeed, ensure_streams, start_consumer_at
 from ticket_view.adapters.schema import create_schema, drop_schema
 from ticket_view.application.projection import StreamMessage, plan_crm
@@ -105,7 +105,7 @@ async def bare_insert(url: str, sample: int) -> dict[str, float]:
     conn = await db.connect(url, autocommit=True)
     await drop_schema(conn)
     await create_schema(conn)
-    await create_temp_tables(conn)
+    await prepare_session(conn)
     started = time.perf_counter()
     for plan in plans:
         async with conn.transaction():

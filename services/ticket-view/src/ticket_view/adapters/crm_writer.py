@@ -80,9 +80,14 @@ _TEMP = "; ".join(
 )
 
 
-async def create_temp_tables(conn: AsyncConnection) -> None:
-    """Once per session, outside a batch's transaction."""
+async def prepare_session(conn: AsyncConnection) -> None:
+    """Once per session, outside a batch's transaction: the temp tables, and nested-loop joins
+    only. A batch is small next to the tables it joins; with unanalyzed temp tables and stale
+    statistics (bulk load, rebuild) the planner otherwise hash-joins against the whole of
+    `tickets` or an association table, and every batch gets slower as the tables grow."""
     await conn.execute(_TEMP)
+    await conn.execute("SET enable_hashjoin = off")
+    await conn.execute("SET enable_mergejoin = off")
 
 
 def _row(change: ch.Change) -> list[Any]:

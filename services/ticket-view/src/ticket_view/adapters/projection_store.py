@@ -15,7 +15,7 @@ from psycopg import AsyncConnection
 
 from ..domain import changes as ch
 from ..domain import portals as pt
-from .crm_writer import create_temp_tables, write_changes
+from .crm_writer import prepare_session, write_changes
 
 _BOOL = frozenset({"deleted", "associated", "public"})
 _TIME = frozenset({"created_at", "updated_at", "occurred_at"})
@@ -107,7 +107,7 @@ class PgProjectionStore:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgProjectionTx]:
         if not self._ready:
-            await create_temp_tables(self._conn)
+            await prepare_session(self._conn)
             self._ready = True
         async with self._conn.transaction():
             yield PgProjectionTx(self._conn)
