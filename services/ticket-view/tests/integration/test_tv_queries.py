@@ -24,6 +24,7 @@ async def inbox(tv, events, portal_events):
             *[events.link_contact(f"t{i}", "c") for i in range(1, 6)],
             events.message("t3", "m1", "The PRINTER again"),
             events.message("t4", "m2", "printer secret", public=False),
+            events.message("t5", "m3", "tab\there\nnew line \\N back\\slash \u00e9"),
         ],
     )
     await tv.synced()
@@ -131,3 +132,10 @@ async def test_a_cursor_of_another_sort_and_non_json_bodies_are_refused(inbox):
     assert b"validation_error" in raw.data
     raw = await inbox.nc.request(inbox.ns.rpc("ticket-view", "nope"), b"{}", timeout=5)
     assert b"validation_error" in raw.data
+
+
+async def test_text_survives_the_bulk_write_byte_for_byte(inbox):
+    detail = await inbox.ok(
+        "tickets.get", account_id="acc", portal_id="p", contact_id="c", ticket_id="t5"
+    )
+    assert detail["messages"][0]["body"] == "tab\there\nnew line \\N back\\slash \u00e9"

@@ -12,6 +12,7 @@ association is written, refreshed for the associations of every ticket the batch
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -90,11 +91,28 @@ async def prepare_session(conn: AsyncConnection) -> None:
     await conn.execute("SET enable_mergejoin = off")
 
 
-def _row(change: ch.Change) -> list[Any]:
-    return [
-        json.dumps(v, separators=(",", ":")) if isinstance(v, dict) else v
-        for v in (*change.key, *change.values, *change.version)
-    ]
+_ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def _text(value: Any) -> str:
+    """One field in COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return json.dumps(value, separators=(",", ":")).translate(_ESCAPES)
+    return str(value)
+
+
+def _copy_text(rows: list[ch.Change]) -> str:
+    return "".join("\t".join(map(_text, (*c.key, *c.values, *c.version))) + "\n" for c in rows)
 
 
 async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Change]]) -> None:
@@ -104,8 +122,7 @@ async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Chang
             continue
         copy_sql = f"COPY tmp_{table} ({', '.join(_columns(table))}) FROM STDIN"
         async with conn.cursor().copy(copy_sql) as copy:
-            for change in rows:
-                await copy.write_row(_row(change))
+            await copy.write(_copy_text(rows).encode())
         await conn.execute(_MERGE[table])
         if table == ch.TICKETS:
             for refresh in _REFRESH.values():
