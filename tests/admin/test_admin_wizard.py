@@ -264,3 +264,17 @@ async def test_readiness_follows_portal_config(stack):
 
 async def _noop() -> None:
     return None
+
+
+async def test_concurrent_writes_with_one_if_match_let_exactly_one_win(stack):
+    import asyncio
+
+    created = await ok(await stack.a.post("/api/v1/portals", json={"title": "Acme"}), 201)
+    url, tag = f"/api/v1/portals/{created['id']}", f'"{created["version"]}"'
+    responses = await asyncio.gather(
+        *(stack.a.patch(url, json={"title": f"T{i}"}, headers={"If-Match": tag}) for i in range(5))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200, 412, 412, 412, 412], [r.text for r in responses]
+    history = (await ok(await stack.a.get(f"{url}/history")))["items"]
+    assert [h["type"] for h in history] == ["portal.created", "portal.settings_changed"]
