@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from faststream.nats import NatsBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from ...adapters.rpc import RpcClient, RpcFailure
+from ...adapters.rpc import BadReply, RpcClient, RpcFailure, ServiceUnavailable
 from .deps import correlation_id, rpc_client
 from .errors import error_response
 
@@ -31,8 +31,10 @@ async def _ping(rpc: RpcClient, service: str, cid: str, timeout: float) -> str:
         await rpc.call(service, "ping", {}, cid, timeout=timeout)
     except RpcFailure as exc:
         return exc.error.code
-    except Exception as exc:
-        return "unavailable" if "Unavailable" in type(exc).__name__ else "bad_reply"
+    except ServiceUnavailable:
+        return "unavailable"
+    except BadReply:
+        return "bad_reply"
     return "ok"
 
 
