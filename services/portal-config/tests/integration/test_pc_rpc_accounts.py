@@ -131,3 +131,36 @@ async def test_bootstrap_admin_key_ensures_the_default_account(
         assert json.loads(msg.data)["result"]["name"] == "default"
     finally:
         await running.stop()
+
+
+async def test_an_unexpected_error_is_answered_500_and_the_subscriber_lives_on(
+    nats_url: str, pc_db: str, namespace: Namespace, nc: NatsClient
+) -> None:
+    def broken_clock() -> Any:
+        raise RuntimeError("clock exploded")
+
+    running = await start(
+        Settings(nats_url=nats_url, database_url=pc_db, namespace=namespace.name),
+        clock=broken_clock,
+    )
+
+    async def call(op: str, **body: Any) -> dict[str, Any]:
+        msg = await nc.request(
+            namespace.rpc("portal-config", op), json.dumps(body).encode(), timeout=5
+        )
+        reply: dict[str, Any] = json.loads(msg.data)
+        return reply
+
+    try:
+        aid = (await call("account.ensure", name="x"))["result"]["account"]["id"]
+        failed = await call("portal.create", account_id=aid, title="T")
+        assert failed["error"] == {
+            "code": "internal",
+            "message": "internal error",
+            "status": 500,
+            "details": {},
+        }
+        assert (await call("ping"))["ok"]
+        assert (await call("portal.list", account_id=aid))["result"] == {"items": []}
+    finally:
+        await running.stop()

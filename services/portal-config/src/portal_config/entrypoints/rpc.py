@@ -1,8 +1,9 @@
 """Request/reply on core NATS: `<ns>.rpc.portal-config.<op>` in queue group `<ns>-portal-config`.
 
 Thin: parse the contract request, call one use case, map its result or refusal to `RpcReply`.
-Bad input → `validation_error`; a refusal → its code; anything unexpected is logged and
-answered with `internal` (500) — the subscriber never dies.
+Bad input → `validation_error`; a refusal → its code; an unreachable database →
+`unavailable` (503); anything unexpected is logged and answered with `internal` (500) — the
+subscriber never dies.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, get_args
 
+import psycopg
 import structlog
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -22,6 +24,7 @@ from nats.aio.subscription import Subscription
 from portal_contracts import CORRELATION_HEADER, Namespace
 from portal_contracts import config_rpc as rpc
 from portal_contracts.rpc import RpcError, RpcReply
+from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..application.accounts import AccountService
@@ -108,6 +111,9 @@ class RpcServer:
         except Refusal as exc:
             log.info("rpc_refused", code=exc.code, reason=exc.message)
             return RpcReply.failure(RpcError.of(exc.code, exc.message, **exc.details))
+        except (psycopg.OperationalError, PoolTimeout):
+            log.exception("rpc_database_unavailable")
+            return RpcReply.failure(RpcError.of("unavailable", "the database is unavailable"))
         except Exception:
             log.exception("rpc_failed")
             return RpcReply.failure(RpcError(code="internal", message="internal error", status=500))
