@@ -40,3 +40,40 @@ async def test_a_contact_sees_its_own_ticket_with_display_settings(tv, events, p
         "primary_company_id": None,
     }
     assert (await tv.ok("ping")) == {"status": "ok"}
+
+
+async def test_replies_match_the_contract_models(tv, events, portal_events):
+    from portal_contracts.ticket_view_rpc import (
+        ContactDetail,
+        ContactSummary,
+        PreviewPage,
+        TicketDetail,
+        TicketPage,
+    )
+
+    p = portal_events("acc", "p")
+    await tv.publish_portal([p.created(), p.visibility("company")])
+    await tv.publish_crm(
+        "acc",
+        [
+            events.company("co"),
+            events.contact("c", "co"),
+            events.ticket("t1"),
+            events.link_company("t1", "co"),
+            events.message("t1", "m1", "hi"),
+        ],
+    )
+    await tv.synced()
+    who = {"account_id": "acc", "portal_id": "p", "contact_id": "c"}
+    page = TicketPage.model_validate(await tv.ok("tickets.list", **who, limit=1))
+    assert page.items[0].scope == "company"
+    PreviewPage.model_validate(await tv.ok("tickets.preview", **who))
+    detail = TicketDetail.model_validate(await tv.ok("tickets.get", **who, ticket_id="t1"))
+    assert detail.messages[0].author.type == "agent"
+    ContactSummary.model_validate(
+        await tv.ok("contacts.find_by_email", account_id="acc", email="c@example.com")
+    )
+    contact = ContactDetail.model_validate(
+        await tv.ok("contacts.get", account_id="acc", contact_id="c")
+    )
+    assert contact.company is not None and contact.company.id == "co"
