@@ -61,3 +61,13 @@ def test_visibility_and_access_modes_need_their_parts() -> None:
     with pytest.raises(ValidationError):
         Access.model_validate({"mode": "invite"})
     assert Access.model_validate({"mode": "open"}).registration_email_delay_seconds == 120
+
+
+def test_domain_names_are_case_insensitive() -> None:
+    from pydantic import TypeAdapter
+
+    from portal_contracts.portal import DomainName
+
+    assert TypeAdapter(DomainName).validate_python(" Help.Example.COM ") == "help.example.com"
+    with pytest.raises(ValidationError):
+        TypeAdapter(DomainName).validate_python("help_desk.example.com")

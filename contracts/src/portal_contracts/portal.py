@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from .base import Frozen, Identifier, ShortText, UtcDatetime
 from .filters import FilterGroups
@@ -14,27 +14,31 @@ AccessMode = Literal["invite", "open"]
 PortalStatus = Literal["draft", "active", "inactive"]
 SetupStep = Literal["domain", "tickets", "access"]
 
+
+def _normalised(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?$", strict=True)
 ]
 DomainName = Annotated[
     str,
+    BeforeValidator(_normalised),
     StringConstraints(
-        to_lower=True,
-        strip_whitespace=True,
         max_length=253,
         pattern=r"^(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.)*"
         r"[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?(?::[0-9]{1,5})?$",
     ),
 ]
+"""A host name, optionally with a port (`localhost:8000` in development); case-insensitive."""
 LanguageTag = Annotated[
     str, StringConstraints(pattern=r"^[a-zA-Z]{2,3}(?:-[a-zA-Z0-9]{2,8})*$", strict=True)
 ]
 EmailDomain = Annotated[
     str,
-    StringConstraints(
-        to_lower=True, strip_whitespace=True, pattern=r"^[a-z0-9\-]+(?:\.[a-z0-9\-]+)+$"
-    ),
+    BeforeValidator(_normalised),
+    StringConstraints(max_length=253, pattern=r"^[a-z0-9\-]+(?:\.[a-z0-9\-]+)+$"),
 ]
 
 DEFAULT_REGISTRATION_EMAIL_DELAY_SECONDS = 120
