@@ -18,10 +18,10 @@ from psycopg_pool import AsyncConnectionPool
 from ..application.queries import MessageRow, TicketQuery, TicketRow
 from ..domain.visibility import ContactFacts, PortalRules, Reach
 
-_TICKET_COLUMNS = (
-    "t.ticket_id, t.subject, t.status, t.stage, t.pipeline, t.priority, "
-    "t.created_at, t.updated_at, t.properties"
+_LIST_COLUMNS = (
+    "t.ticket_id, t.subject, t.status, t.stage, t.pipeline, t.priority, t.created_at, t.updated_at"
 )
+_TICKET_COLUMNS = _LIST_COLUMNS + ", t.properties"
 _CONTACT_SELECT = (
     "SELECT c.contact_id, c.email, c.firstname, c.lastname, c.primary_company_id, c.language, "
     "c.properties, co.company_id IS NOT NULL, co.name FROM contacts c "
@@ -74,7 +74,7 @@ def list_sql(query: TicketQuery) -> str:
         parts.append(_branch(query, "ticket_companies", "company_id", "company_id", "false"))
     direction = "DESC" if query.descending else "ASC"
     return (
-        f"SELECT {_TICKET_COLUMNS}, v.own FROM ("
+        f"SELECT {_LIST_COLUMNS}, {_properties(query)}, v.own FROM ("
         f"SELECT ticket_id, k, bool_or(own) AS own FROM ({' UNION ALL '.join(parts)}) u "
         f"GROUP BY ticket_id, k ORDER BY k {direction}, ticket_id {direction} "
         "LIMIT %(limit)s) v "
@@ -83,8 +83,19 @@ def list_sql(query: TicketQuery) -> str:
     )
 
 
+def _properties(query: TicketQuery) -> str:
+    """Only the portal's display properties leave the database."""
+    if not query.properties:
+        return "'{}'::jsonb"
+    return (
+        "(SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}'::jsonb) "
+        "FROM jsonb_each(t.properties) p WHERE p.key = ANY(%(properties)s))"
+    )
+
+
 def list_params(query: TicketQuery) -> dict[str, Any]:
     params: dict[str, Any] = {
+        "properties": query.properties,
         "account_id": query.account_id,
         "contact_id": query.reach.contact_id,
         "company_id": query.reach.company_id,

@@ -78,6 +78,8 @@ class TicketQuery:
     descending: bool
     after: tuple[datetime, str] | None
     limit: int
+    properties: list[str] | None = None
+    """The display properties to read; None reads none."""
 
 
 class ReadModel(Protocol):
@@ -144,6 +146,7 @@ async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) 
         descending=descending,
         after=after,
         limit=request.limit + 1,
+        properties=list(portal.display.properties) if portal.display.properties else None,
     )
     rows = await model.visible_tickets(query)
     page = rows[: request.limit]
