@@ -23,9 +23,11 @@ from faststream.nats import NatsBroker
 from portal_contracts import Namespace
 from prometheus_client import start_http_server
 
+from .adapters.crm_stream import CrmPublisher
 from .adapters.rpc import RpcClient
 from .application.key_cache import KeyCache
 from .entrypoints.http.app import build_app
+from .entrypoints.http.crm_ingest import PATH as CRM_PATH
 from .observability import Metrics, configure_logging
 from .settings import Settings
 
@@ -41,11 +43,15 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
         max_reconnect_attempts=-1,
         logger=logging.getLogger("gateway.broker"),
     )
-    rpc = RpcClient(broker, Namespace(settings.namespace), settings.rpc_timeout_seconds, metrics)
+    namespace = Namespace(settings.namespace)
+    rpc = RpcClient(broker, namespace, settings.rpc_timeout_seconds, metrics)
+    crm = CrmPublisher(
+        broker, namespace, settings.crm_max_in_flight, settings.crm_ack_timeout_seconds
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(_connect(broker))
+        connecting = asyncio.create_task(_connect(broker, crm))
         await asyncio.wait({connecting}, timeout=settings.startup_connect_seconds)
         metrics_server = None
         if settings.metrics_port is not None:
@@ -62,10 +68,14 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
                 await connecting
             await broker.stop()
 
-    app = build_app(lifespan, lambda _path: settings.max_body_bytes, metrics)
+    def limit_for(path: str) -> int:
+        return settings.crm_max_body_bytes if path == CRM_PATH else settings.max_body_bytes
+
+    app = build_app(lifespan, limit_for, metrics)
     app.state.settings = settings
     app.state.broker = broker
     app.state.rpc = rpc
+    app.state.crm_publisher = crm
     app.state.metrics = metrics
     app.state.key_cache = KeyCache(
         settings.auth_cache_seconds, overrides.get("clock", time.monotonic)
@@ -73,11 +83,16 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     return app
 
 
-async def _connect(broker: NatsBroker) -> None:
-    """Keeps trying in the background: the gateway serves `/healthz` (and 503s) meanwhile."""
+async def _connect(broker: NatsBroker, crm: CrmPublisher) -> None:
+    """Keeps trying in the background: the gateway serves `/healthz` (and 503s) meanwhile.
+    Once connected, the CRM stream is ensured (ingest retries it if this fails)."""
     log.info("nats_connecting")
     await broker.start()
     log.info("nats_connected")
+    try:
+        await crm.ensure_stream()
+    except Exception as exc:
+        log.warning("crm_stream_not_ensured", error=type(exc).__name__)
 
 
 class _EmbeddedServer(uvicorn.Server):

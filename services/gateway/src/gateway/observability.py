@@ -77,3 +77,21 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.crm_events = Counter(
+            "gateway_crm_events_total",
+            "CRM events taken by the ingest endpoint, by outcome (accepted, duplicate, invalid)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.crm_batches = Counter(
+            "gateway_crm_batches_total",
+            "CRM ingest batches by outcome (accepted, invalid, unavailable)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.crm_publish_latency = Histogram(
+            "gateway_crm_publish_duration_seconds",
+            "Time to publish one batch and receive every JetStream ack",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )

@@ -26,5 +26,10 @@ class Settings(BaseSettings):
     startup_connect_seconds: float = Field(5.0, ge=0)
     """How long start-up waits for NATS before serving anyway (then 503 until connected)."""
     max_body_bytes: int = Field(MIB, gt=0)
+    crm_max_body_bytes: int = Field(8 * MIB, gt=0)
+    """Body limit of `POST /api/v1/crm/events` (a batch of up to 1000 full events)."""
+    crm_max_in_flight: int = Field(1000, ge=1)
+    """JetStream publishes awaiting their ack, across all concurrent ingest batches."""
+    crm_ack_timeout_seconds: float = Field(5.0, gt=0)
     auth_cache_seconds: float = Field(5.0, ge=0)
     required_services: list[str] = ["portal-config", "ticket-view", "notifier"]

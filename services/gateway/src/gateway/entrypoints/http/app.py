@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 from fastapi import FastAPI
+from portal_contracts.crm import CrmBatch
 
 from ...observability import Metrics
-from . import admin_account, admin_portals, auth, errors, health
+from . import admin_account, admin_portals, admin_preview, auth, crm_ingest, errors, health
 from .middleware import BodyGuard, EdgeMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -31,6 +33,26 @@ def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metr
     app.include_router(health.router)
     app.include_router(admin_account.router)
     app.include_router(admin_portals.router)
+    app.include_router(admin_preview.router)
+    app.include_router(crm_ingest.router)
     app.add_middleware(BodyGuard, limit_for=limit_for)
     app.add_middleware(EdgeMiddleware, metrics=metrics)
+    _document_contract_bodies(app)
     return app
+
+
+def _document_contract_bodies(app: FastAPI) -> None:
+    """Bodies parsed by hand (CRM batches) still appear in the OpenAPI document."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        batch = CrmBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.update(batch.pop("$defs", {}))
+        components["CrmBatch"] = batch
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,4 +1,5 @@
-"""Request-scoped dependencies: the correlation id and the portal-config backend."""
+"""Request-scoped dependencies: the correlation id and the portal-config and ticket-view
+backends."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from portal_contracts.config_rpc import SERVICE as PORTAL_CONFIG
+from portal_contracts.ticket_view_rpc import SERVICE as TICKET_VIEW
 from pydantic import BaseModel
 
 from ...adapters.rpc import RpcClient
@@ -34,15 +36,24 @@ async def rpc_client(request: Request) -> RpcClient:
 
 
 @dataclass(frozen=True)
-class PortalConfig:
-    """Sends one `config_rpc` request (its `op` names the subject) and returns the result."""
+class _Service:
+    """Sends one contract request (its `op` names the subject) and returns the result."""
 
     rpc: RpcClient
     correlation_id: str
+    service: str = PORTAL_CONFIG
 
     async def __call__(self, request: BaseModel) -> Any:
         op = getattr(request, "op")  # noqa: B009
-        return await self.rpc.call(PORTAL_CONFIG, op, request, self.correlation_id)
+        return await self.rpc.call(self.service, op, request, self.correlation_id)
+
+
+class PortalConfig(_Service):
+    """`config_rpc` requests to portal-config."""
+
+
+class TicketView(_Service):
+    """`ticket_view_rpc` requests to ticket-view."""
 
 
 async def portal_config(
@@ -53,3 +64,13 @@ async def portal_config(
 
 
 Backend = Annotated[PortalConfig, Depends(portal_config)]
+
+
+async def ticket_view(
+    rpc: Annotated[RpcClient, Depends(rpc_client)],
+    cid: Annotated[str, Depends(correlation_id)],
+) -> TicketView:
+    return TicketView(rpc, cid, TICKET_VIEW)
+
+
+TicketViewBackend = Annotated[TicketView, Depends(ticket_view)]

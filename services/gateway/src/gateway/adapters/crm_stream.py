@@ -1,0 +1,120 @@
+"""CRM ingest onto JetStream: the CRM stream and pipelined, de-duplicated publishing.
+
+Each event travels as `CrmRecord{account_id, event}` on `<ns>.crm.v1.<account>.<type>` with
+`Nats-Msg-Id = event_id`, so a re-sent event within the stream's duplicate window is stored
+once (its ack says `duplicate`). A batch is published with a bounded number of acks in flight
+(shared by all concurrent batches) and is accepted only when every event has been acked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import nats.errors
+import nats.js.errors
+import structlog
+from faststream.exceptions import IncorrectState
+from faststream.nats import NatsBroker
+from nats.aio.client import Client
+from nats.js import JetStreamContext
+from nats.js.api import PubAck, StorageType, StreamConfig
+from portal_contracts import Namespace
+from portal_contracts.crm import CrmEvent, CrmRecord
+
+log = structlog.get_logger("gateway.crm")
+
+STREAM_IN_USE = 10058
+DUPLICATE_WINDOW_SECONDS = 120.0
+MSG_ID = "Nats-Msg-Id"
+
+
+def crm_stream_config(ns: Namespace) -> StreamConfig:
+    """The same definition ticket-view declares: whichever service starts first creates it."""
+    return StreamConfig(
+        name=ns.crm_stream,
+        subjects=[ns.crm_subjects],
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        storage=StorageType.FILE,
+    )
+
+
+class StreamUnavailable(Exception):
+    """NATS or the CRM stream did not acknowledge every event of the batch."""
+
+
+@dataclass(frozen=True)
+class Published:
+    accepted: int
+    duplicates: int
+
+
+def encode_record(account_id: str, event: CrmEvent) -> bytes:
+    return CrmRecord.model_construct(account_id=account_id, event=event).model_dump_json().encode()
+
+
+class CrmPublisher:
+    def __init__(
+        self, broker: NatsBroker, ns: Namespace, max_in_flight: int, ack_timeout: float
+    ) -> None:
+        self._broker = broker
+        self._ns = ns
+        self._max_in_flight = max_in_flight
+        self._ack_timeout = ack_timeout
+        self._js: JetStreamContext | None = None
+        self._nc: Client | None = None
+        self._stream_ready = False
+
+    def _context(self) -> JetStreamContext:
+        try:
+            nc = self._broker.connection
+        except IncorrectState as exc:
+            raise StreamUnavailable("NATS is not connected") from exc
+        if not nc.is_connected:
+            raise StreamUnavailable("NATS is not connected")
+        if self._js is None or self._nc is not nc:
+            self._nc = nc
+            self._js = nc.jetstream(publish_async_max_pending=self._max_in_flight)
+        return self._js
+
+    async def ensure_stream(self) -> None:
+        """Idempotent: 'already in use' (created by ticket-view or a previous start) is fine."""
+        js = self._context()
+        try:
+            await js.add_stream(crm_stream_config(self._ns))
+        except nats.js.errors.BadRequestError as exc:
+            if exc.err_code != STREAM_IN_USE:
+                raise
+        self._stream_ready = True
+        log.info("crm_stream_ready", stream=self._ns.crm_stream)
+
+    async def publish(self, account_id: str, events: Sequence[CrmEvent]) -> Published:
+        """All or nothing from the caller's view: any missing ack → `StreamUnavailable`
+        (events already stored stay stored; a retry with the same ids is de-duplicated)."""
+        js = self._context()
+        if not self._stream_ready:
+            with contextlib.suppress(Exception):
+                await self.ensure_stream()
+        futures: list[asyncio.Future[PubAck]] = []
+        try:
+            for event in events:
+                futures.append(
+                    await js.publish_async(
+                        self._ns.crm_subject(account_id, event.type),
+                        encode_record(account_id, event),
+                        wait_stall=self._ack_timeout,
+                        headers={MSG_ID: event.event_id},
+                    )
+                )
+            acks = await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
+        except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
+            for future in futures:
+                future.cancel()
+            if isinstance(exc, nats.js.errors.NoStreamResponseError):
+                self._stream_ready = False
+            log.warning("crm_publish_failed", error=type(exc).__name__, events=len(events))
+            raise StreamUnavailable(type(exc).__name__) from exc
+        duplicates = sum(1 for ack in acks if ack.duplicate)
+        return Published(accepted=len(acks) - duplicates, duplicates=duplicates)
