@@ -114,7 +114,15 @@ async def _ensure_portal(admin: _Admin, inbox_id: str, domain: str) -> dict[str,
     if not portal.get("access"):
         portal = await admin.expect("PUT", f"{base}/access", {"mode": "open"})
     if not portal.get("ticket_display", {}).get("allow_close"):
-        display = {"allow_close": True, "properties": ["priority"]}
+        display = {
+            "allow_close": True,
+            "properties": ["priority"],
+            "status_labels": {
+                "new": "Received",
+                "waiting_on_us": "In progress",
+                "closed": "Solved",
+            },
+        }
         portal = await admin.expect("PATCH", base, {"ticket_display": display})
     return dict(await admin.expect("POST", f"{base}/activate"))
 
