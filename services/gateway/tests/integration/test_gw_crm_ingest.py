@@ -40,7 +40,7 @@ async def test_a_batch_is_published_as_crm_records_with_msg_ids(client, nats_url
     assert response.json() == {"accepted": 2, "duplicates": 0}
     messages = await stream_messages(nats_url, namespace)
     assert [m.subject for m in messages] == [f"{namespace.name}.crm.v1.acc1.contact_upserted"] * 2
-    assert [m.headers["Nats-Msg-Id"] for m in messages] == ["e1", "e2"]
+    assert [m.headers["Nats-Msg-Id"] for m in messages] == ["acc1:e1", "acc1:e2"]
     record = CrmRecord.model_validate_json(messages[0].data)
     assert record.account_id == "acc1"
     assert record.event.occurred_at.isoformat() == "2026-11-27T07:00:00+00:00"

@@ -1,9 +1,11 @@
 """CRM ingest onto JetStream: the CRM stream and pipelined, de-duplicated publishing.
 
 Each event travels as `CrmRecord{account_id, event}` on `<ns>.crm.v1.<account>.<type>` with
-`Nats-Msg-Id = event_id`, so a re-sent event within the stream's duplicate window is stored
-once (its ack says `duplicate`). A batch is published with a bounded number of acks in flight
-(shared by all concurrent batches) and is accepted only when every event has been acked.
+`Nats-Msg-Id = <account_id>:<event_id>`, so a re-sent event within the stream's duplicate
+window is stored once (its ack says `duplicate`). The account is part of the id because
+JetStream de-duplicates across the whole stream: two accounts may use the same event ids.
+A batch is published with a bounded number of acks in flight (shared by all concurrent
+batches) and is accepted only when every event has been acked.
 """
 
 from __future__ import annotations
@@ -49,6 +51,10 @@ class StreamUnavailable(Exception):
 class Published:
     accepted: int
     duplicates: int
+
+
+def msg_id(account_id: str, event_id: str) -> str:
+    return f"{account_id}:{event_id}"
 
 
 def encode_record(account_id: str, event: CrmEvent) -> bytes:
@@ -105,7 +111,7 @@ class CrmPublisher:
                         self._ns.crm_subject(account_id, event.type),
                         encode_record(account_id, event),
                         wait_stall=self._ack_timeout,
-                        headers={MSG_ID: event.event_id},
+                        headers={MSG_ID: msg_id(account_id, event.event_id)},
                     )
                 )
             acks = await asyncio.wait_for(asyncio.gather(*futures), self._ack_timeout)
