@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -38,6 +39,24 @@ def test_infra_only_run_starts_and_stops_nats_postgres_and_the_mail_sink(devstac
     assert "devstack: stopped (exit 0)" in run.text()
 
 
+def _alice_sees(client: httpx.Client, key: str) -> set[str]:
+    """The demo portal's preview for Alice, once the demo CRM records are projected."""
+    headers = {"Authorization": f"Bearer {key}"}
+    portals = client.get("/api/v1/portals", headers=headers).json()["items"]
+    demo = next(p for p in portals if p.get("slug") == "demo")
+    deadline = time.monotonic() + 10
+    while True:
+        preview = client.get(
+            f"/api/v1/portals/{demo['id']}/preview",
+            params={"contact_id": "demo-alice"},
+            headers=headers,
+        )
+        seen = {t["id"] for t in preview.json().get("items", [])} if preview.is_success else set()
+        if len(seen) >= 3 or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
+
+
 @pytest.mark.skipif(not SERVICES_READY, reason="not every service has a __main__ yet")
 def test_make_run_serves_the_demo_and_stops_cleanly(devstack_run):
     run = devstack_run(DEVSTACK_READY_TIMEOUT=str(READY_TIMEOUT))
@@ -48,6 +67,8 @@ def test_make_run_serves_the_demo_and_stops_cleanly(devstack_run):
         account = client.get("/api/v1/account", headers={"Authorization": f"Bearer {key}"})
         assert account.status_code == 200, account.text
         assert account.json()["name"] == "demo"
+        if "demo CRM data: skipped" not in run.text():
+            assert _alice_sees(client, key) == {"demo-t1", "demo-t2", "demo-t3"}
     pids = run.pids()
     assert {"devstack", *SERVICE_NAMES} <= set(pids)
     children = {p.pid for p in psutil.Process(pids["devstack"]).children(recursive=True)}
