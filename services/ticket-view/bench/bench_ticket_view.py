@@ -187,14 +187,17 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
         }
         samples: dict[str, list[float]] = {"first_page": [], "next_page": [], "q": [], "closed": []}
 
-        errors = 0
+        errors = shed = 0
 
         async def one(kind: str, body: dict, due: float) -> None:
-            nonlocal errors
+            nonlocal errors, shed
             try:
-                await nc.request(subject, json.dumps(body).encode(), timeout=5)
+                reply = await nc.request(subject, json.dumps(body).encode(), timeout=5)
             except Exception:
                 errors += 1
+                return
+            if not json.loads(reply.data)["ok"]:
+                shed += 1
                 return
             samples[kind].append(time.perf_counter() - due)
 
@@ -234,6 +237,7 @@ async def latency(settings: Settings, rate: int, seconds: float) -> dict[str, An
         "target_rps": rate,
         "achieved_rps": round(len(everything) / elapsed, 1),
         "errors": errors,
+        "shed": shed,
         "server_processes": ARGS.processes,
         "visible_tickets": dataset.BIG_TICKETS,
         "p50_ms": pct(everything, 0.5),

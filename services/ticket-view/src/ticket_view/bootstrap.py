@@ -105,7 +105,12 @@ async def start(settings: Settings, **overrides: Any) -> Running:
         start_projectors(running, ns, settings, overrides.get("after_commit"))
     if pool is not None:
         running.rpc = RpcServer(
-            nc, ns, PgReadModel(pool), metrics, settings.max_concurrent_requests
+            nc,
+            ns,
+            PgReadModel(pool),
+            metrics,
+            settings.max_concurrent_requests,
+            settings.shed_after_seconds,
         )
         await running.rpc.start()
     if settings.metrics_port:

@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     """Most stream messages applied in one transaction."""
     pool_size: int = Field(8, ge=1, le=100)
     """Query connections (one more is held by each projector)."""
-    max_concurrent_requests: int = Field(64, ge=1)
+    max_concurrent_requests: int = Field(16, ge=1)
+    """Requests handled at once; the rest queue (about 2x the pool keeps the pool busy)."""
+    shed_after_seconds: float = Field(2.0, gt=0)
+    """A request queued longer than this is answered `unavailable` (load shedding)."""
     projector_enabled: bool = True
     rpc_enabled: bool = True

@@ -57,13 +57,22 @@ def _failure(error: RpcError) -> dict[str, Any]:
 
 
 class RpcServer:
-    def __init__(self, nc: Client, ns: Namespace, model: PgReadModel, metrics: Metrics, limit: int):
+    def __init__(
+        self,
+        nc: Client,
+        ns: Namespace,
+        model: PgReadModel,
+        metrics: Metrics,
+        limit: int,
+        shed_after: float = 2.0,
+    ):
         self._nc = nc
         self._ns = ns
         self._model = model
         self._metrics = metrics
         self._prefix = ns.rpc(SERVICE, "")
         self._slots = asyncio.Semaphore(limit)
+        self._shed_after = shed_after
         self._tasks: set[asyncio.Task[None]] = set()
         self._sub: Subscription | None = None
 
@@ -83,17 +92,23 @@ class RpcServer:
             await asyncio.wait(self._tasks, timeout=5)
 
     async def _on_request(self, msg: Msg) -> None:
-        await self._slots.acquire()
-        task = asyncio.create_task(self._handle(msg))
+        task = asyncio.create_task(self._admit(msg, perf_counter()))
         self._tasks.add(task)
-        task.add_done_callback(self._done)
+        task.add_done_callback(self._tasks.discard)
 
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        self._slots.release()
+    async def _admit(self, msg: Msg, received: float) -> None:
+        """Bounded concurrency; a request that queued longer than `shed_after` seconds is
+        answered `unavailable` at once, so an overload degrades instead of collapsing."""
+        async with self._slots:
+            if perf_counter() - received > self._shed_after:
+                self._metrics.requests.labels("any", "shed").inc()
+                error = RpcError.of("unavailable", "overloaded, retry later")
+                if msg.reply:
+                    await msg.respond(_encode(_failure(error)))
+                return
+            await self._handle(msg, received)
 
-    async def _handle(self, msg: Msg) -> None:
-        started = perf_counter()
+    async def _handle(self, msg: Msg, started: float) -> None:
         op = msg.subject[len(self._prefix) :]
         correlation_id = (msg.headers or {}).get(CORRELATION_HEADER)
         structlog.contextvars.bind_contextvars(correlation_id=correlation_id, op=op)
