@@ -51,22 +51,28 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.fault = fault
         self._wake = asyncio.Event()
+        self._stopping = False
         self._tasks: list[asyncio.Task[None]] = []
 
     def wake(self) -> None:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping = False
         self._tasks.append(asyncio.create_task(self._run(), name="outbox-relay"))
         if self.database_url:
             self._tasks.append(asyncio.create_task(self._listen(), name="outbox-listen"))
 
     async def stop(self) -> None:
+        """Cancels the loops; a round cut short rolls back and is redone by the next relay."""
+        self._stopping = True
+        self._wake.set()
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:
+            _done, pending = await asyncio.wait(self._tasks, timeout=10)
+            for task in pending:
+                log.warning("outbox_task_did_not_stop", task=task.get_name())
         self._tasks.clear()
 
     async def relay_once(self) -> int:
@@ -110,7 +116,7 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = self.poll_interval
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 while await self.relay_once() >= self.batch_size:
@@ -125,11 +131,12 @@ class OutboxRelay:
                 await asyncio.sleep(backoff)
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self._wake.wait()
 
     async def _listen(self) -> None:
         assert self.database_url is not None
-        while True:
+        while not self._stopping:
             try:
                 conn: psycopg.AsyncConnection[Any] = await psycopg.AsyncConnection.connect(
                     conninfo(self.database_url), autocommit=True
@@ -138,6 +145,8 @@ class OutboxRelay:
                     await conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
                     async for _ in conn.notifies():
                         self._wake.set()
+                        if self._stopping:
+                            return
             except asyncio.CancelledError:
                 raise
             except Exception:

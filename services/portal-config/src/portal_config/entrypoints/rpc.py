@@ -65,6 +65,7 @@ class RpcServer:
             queue=self.namespace.rpc_queue(rpc.SERVICE),
             cb=self._on_message,
         )
+        await self.nc.flush()
 
     async def stop(self) -> None:
         if self._sub is not None:
