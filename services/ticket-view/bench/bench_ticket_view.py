@@ -282,8 +282,14 @@ async def latency_only(url: str, namespace: str) -> None:
         namespace=namespace,
         log_level="WARNING",
     )
+    measured = []
     for rate in ARGS.rate:
-        print(json.dumps(await latency(settings, rate, ARGS.seconds), indent=1))
+        measured.append(await latency(settings, rate, ARGS.seconds))
+        print(json.dumps(measured[-1]), flush=True)
+    if ARGS.record:
+        results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+        results.setdefault("list_latency", []).extend(measured)
+        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
 
 
 async def main() -> None:
@@ -352,6 +358,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--keep", action="store_true", help="keep the database and streams")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--record", action="store_true", help="with --reuse: add to results")
     parser.add_argument("--reuse", nargs=2, metavar=("DATABASE_URL", "NAMESPACE"))
     parser.add_argument("--processes", type=int, default=1, help="ticket-view RPC processes")
     ARGS = parser.parse_args()
