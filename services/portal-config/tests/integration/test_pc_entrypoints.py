@@ -8,6 +8,8 @@ import os
 import signal
 import sys
 
+import httpx
+from devstack.infra import free_port
 from devstack.testing import eventually
 from nats.aio.client import Client as NatsClient
 from portal_config.adapters.accounts import PgAccountStore
@@ -58,8 +60,12 @@ async def test_ensure_account_cli(pc_db: str, nats_url: str, namespace: Namespac
 async def test_service_runs_until_sigterm(
     pc_db: str, nats_url: str, namespace: Namespace, nc: NatsClient
 ) -> None:
+    port = free_port()
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "portal_config", env=env(nats_url, pc_db, namespace)
+        sys.executable,
+        "-m",
+        "portal_config",
+        env={**env(nats_url, pc_db, namespace), "PORTAL_CONFIG_METRICS_PORT": str(port)},
     )
     try:
 
@@ -71,6 +77,9 @@ async def test_service_runs_until_sigterm(
             return bool(json.loads(msg.data)["ok"])
 
         await eventually(answers_ping, timeout=20, interval=0.1)
+        async with httpx.AsyncClient() as http:
+            metrics = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+        assert 'portal_config_rpc_requests_total{op="ping",outcome="ok"}' in metrics
     finally:
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 15) == 0
