@@ -64,9 +64,8 @@ def test_visibility_and_access_modes_need_their_parts() -> None:
 
 
 def test_domain_names_are_case_insensitive() -> None:
-    from pydantic import TypeAdapter
-
     from portal_contracts.portal import DomainName
+    from pydantic import TypeAdapter
 
     assert TypeAdapter(DomainName).validate_python(" Help.Example.COM ") == "help.example.com"
     with pytest.raises(ValidationError):
