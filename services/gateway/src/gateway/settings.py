@@ -33,3 +33,12 @@ class Settings(BaseSettings):
     crm_ack_timeout_seconds: float = Field(5.0, gt=0)
     auth_cache_seconds: float = Field(5.0, ge=0)
     required_services: list[str] = ["portal-config", "ticket-view", "notifier"]
+    session_cookie_name: str = "portal_session"
+    force_secure_cookies: bool = False
+    """Secure session cookies even for plain http to localhost (by default only there not)."""
+    trusted_proxies: list[str] = []
+    """Peer addresses whose `X-Forwarded-For` names the client (else the peer is the client)."""
+    portal_cache_seconds: float = Field(2.0, ge=0)
+    """How long a resolved customer portal (host + slug) is reused."""
+    read_your_writes_seconds: float = Field(2.0, ge=0)
+    """How long a customer write waits for ticket-view to show it before answering anyway."""
