@@ -6,6 +6,7 @@ breaks the schema is 422 `validation_error` with `details.errors: [{field, messa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -135,10 +136,19 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, message, headers=exc.headers)
 
 
+def retry_after(details: Mapping[str, Any]) -> dict[str, str] | None:
+    """`Retry-After` (whole seconds, at least 1) for a refusal that names its wait."""
+    seconds = details.get("retry_after_seconds")
+    if isinstance(seconds, int | float) and not isinstance(seconds, bool):
+        return {"Retry-After": str(max(1, math.ceil(seconds)))}
+    return None
+
+
 async def _rpc_failure(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RpcFailure)
     api = from_rpc_error(exc.error)
-    return error_response(api.status, api.code, api.message, api.details)
+    headers = retry_after(api.details) or ({"Retry-After": "1"} if api.status == 429 else None)
+    return error_response(api.status, api.code, api.message, api.details, headers)
 
 
 async def _unavailable(_: Request, exc: Exception) -> JSONResponse:
