@@ -24,6 +24,8 @@ import asyncio
 import contextlib
 import json
 import os
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -114,6 +116,16 @@ class Services:
                     pass
                 await asyncio.sleep(0.2)
         raise RuntimeError("the stack did not become ready")
+
+    def profile(self, module: str, output: str) -> subprocess.Popen[bytes] | None:
+        """py-spy (when on PATH) on one service: `.txt` → raw stacks, else a flame graph."""
+        if not shutil.which("py-spy"):
+            return None
+        fmt = "raw" if output.endswith(".txt") else "flamegraph"
+        pid = str(self.procs[module].pid)
+        return subprocess.Popen(
+            ["py-spy", "record", "-p", pid, "-o", output, "-r", "100", "-f", fmt]
+        )
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -339,12 +351,19 @@ async def main(args: argparse.Namespace) -> None:
             visible = await count_visible(http, pid, dataset.BIG_CONTACT)
             results["big_contact_visible_tickets"] = visible
             print("caught up; big contact sees", visible, "tickets", flush=True)
-            results["freshness"] = await freshness(http, pid, args.samples, args.background_rate)
-            print("freshness", results["freshness"], flush=True)
+            if not args.skip_freshness:
+                results["freshness"] = await freshness(
+                    http, pid, args.samples, args.background_rate
+                )
+                print("freshness", results["freshness"], flush=True)
             path = f"/api/v1/portals/{pid}/preview?contact_id={dataset.BIG_CONTACT}&limit=20"
+            profiler = stack.profile("gateway", args.profile) if args.profile else None
             results["preview_latency"] = loadgen.run(
                 stack.url + path, headers, args.clients, args.seconds
             )
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)
+                profiler.wait(timeout=60)
             print("preview_latency", results["preview_latency"], flush=True)
             results["ticket_view_direct"] = await loadgen.nats_preview(
                 nats_url, ns, _account, pid, dataset.BIG_CONTACT, args.clients, args.seconds
@@ -372,5 +391,7 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=200, help="freshness samples")
     parser.add_argument("--background-rate", type=int, default=2000, help="events/s")
     parser.add_argument("--ingest-concurrency", type=int, default=4)
+    parser.add_argument("--profile", help="py-spy output for the gateway during the list load")
+    parser.add_argument("--skip-freshness", action="store_true")
     parsed, _unknown = parser.parse_known_args()
     asyncio.run(main(parsed))

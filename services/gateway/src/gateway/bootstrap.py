@@ -26,6 +26,7 @@ from prometheus_client import start_http_server
 from .adapters.crm_stream import CrmPublisher
 from .adapters.rpc import RpcClient
 from .application.key_cache import KeyCache
+from .application.known_portals import KnownPortals
 from .entrypoints.http.app import build_app
 from .entrypoints.http.crm_ingest import PATH as CRM_PATH
 from .observability import Metrics, configure_logging
@@ -76,6 +77,7 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.broker = broker
     app.state.rpc = rpc
     app.state.crm_publisher = crm
+    app.state.known_portals = KnownPortals()
     app.state.metrics = metrics
     app.state.key_cache = KeyCache(
         settings.auth_cache_seconds, overrides.get("clock", time.monotonic)

@@ -2,7 +2,8 @@
 
 Business rules:
 - The portal must exist in the key's account (portal-config `portal.get`), else 404 — also
-  for a portal id of another account.
+  for a portal id of another account. A confirmed (account, portal) pair is remembered
+  (`KnownPortals`): portals are never deleted nor moved.
 - The list itself comes from ticket-view `tickets.preview`: each item carries `reason`
   (`own_association`, or `primary_company` with the company and, in `company_for_some`,
   the filter group that matched).
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from portal_contracts.config_rpc import GetPortal
 from portal_contracts.ticket_view_rpc import (
@@ -27,6 +28,7 @@ from portal_contracts.ticket_view_rpc import (
     StatusFilter,
 )
 
+from ...application.known_portals import KnownPortals
 from .admin_portals import PortalId
 from .auth import CurrentAccount
 from .deps import Backend, TicketViewBackend
@@ -44,6 +46,7 @@ ContactId = Annotated[
 
 @router.get("/{portal_id}/preview", response_model=PreviewPage)
 async def preview(
+    http: Request,
     portal_id: PortalId,
     contact_id: ContactId,
     account: CurrentAccount,
@@ -67,6 +70,9 @@ async def preview(
         limit=limit,
         cursor=cursor or None,
     )
+    known: KnownPortals = http.app.state.known_portals
+    if (account.id, portal_id) in known:
+        return JSONResponse(await tickets(request))
     outcomes: tuple[Any, ...] = await asyncio.gather(
         portals(GetPortal(account_id=account.id, portal_id=portal_id)),
         tickets(request),
@@ -75,4 +81,5 @@ async def preview(
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
+    known.add(account.id, portal_id)
     return JSONResponse(outcomes[1])
