@@ -12,8 +12,10 @@ import contextlib
 import logging
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator, Generator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -25,6 +27,8 @@ from prometheus_client import start_http_server
 
 from .adapters.crm_stream import CrmPublisher
 from .adapters.rpc import RpcClient
+from .application.customer_portals import PortalCache
+from .application.customer_tickets import CustomerDesk
 from .application.key_cache import KeyCache
 from .application.known_portals import KnownPortals
 from .entrypoints.http.app import build_app
@@ -36,7 +40,8 @@ log = structlog.get_logger("gateway")
 
 
 def create_app(settings: Settings, **overrides: Any) -> FastAPI:
-    """Overrides: `broker` (a NatsBroker), `clock` (monotonic seconds, for the key cache)."""
+    """Overrides: `broker` (a NatsBroker), `clock` (monotonic seconds, for the key and portal
+    caches), `wall_clock` (aware UTC datetime of customer writes)."""
     metrics = Metrics()
     broker: NatsBroker = overrides.get("broker") or NatsBroker(
         settings.nats_url,
@@ -82,6 +87,18 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.key_cache = KeyCache(
         settings.auth_cache_seconds, overrides.get("clock", time.monotonic)
     )
+    app.state.portal_cache = PortalCache(
+        settings.portal_cache_seconds, overrides.get("clock", time.monotonic)
+    )
+    app.state.customer_desk = CustomerDesk(
+        publish=crm.publish,
+        clock=overrides.get("wall_clock", lambda: datetime.now(UTC)),
+        new_id=lambda: uuid.uuid4().hex,
+        wait_seconds=settings.read_your_writes_seconds,
+        observe_wait=lambda kind, seconds, seen: metrics.read_your_writes.labels(
+            kind, str(seen).lower()
+        ).observe(seconds),
+    )
     return app
 
 
@@ -113,6 +130,7 @@ def _config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         log_config=None,
         access_log=False,
         server_header=False,
+        proxy_headers=False,
         lifespan="on",
     )
 

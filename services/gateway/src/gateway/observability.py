@@ -95,3 +95,11 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.read_your_writes = Histogram(
+            "gateway_customer_write_visible_seconds",
+            "Time from publishing a customer write until ticket-view shows it, by kind "
+            "(ticket, message, close) and whether it showed within the wait",
+            ["kind", "seen"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )

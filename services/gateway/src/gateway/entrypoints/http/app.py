@@ -10,7 +10,18 @@ from fastapi import FastAPI
 from portal_contracts.crm import CrmBatch
 
 from ...observability import Metrics
-from . import admin_account, admin_portals, admin_preview, auth, crm_ingest, errors, health
+from . import (
+    admin_account,
+    admin_members,
+    admin_portals,
+    admin_preview,
+    auth,
+    crm_ingest,
+    customer_auth,
+    customer_tickets,
+    errors,
+    health,
+)
 from .middleware import BodyGuard, EdgeMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -35,6 +46,9 @@ def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metr
     app.include_router(admin_portals.router)
     app.include_router(admin_preview.router)
     app.include_router(crm_ingest.router)
+    app.include_router(admin_members.router)
+    app.include_router(customer_auth.router)
+    app.include_router(customer_tickets.router)
     app.add_middleware(BodyGuard, limit_for=limit_for)
     app.add_middleware(EdgeMiddleware, metrics=metrics)
     _document_contract_bodies(app)
