@@ -7,6 +7,7 @@ a refusal by the backend is an `RpcFailure` carrying the backend's `RpcError`.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -52,6 +53,9 @@ class RpcFailure(Exception):
 
 
 class RpcClient:
+    """Requests go straight through the broker's nats-py connection (no per-call FastStream
+    message building); the request body is the contract model's JSON."""
+
     def __init__(
         self, broker: NatsBroker, namespace: Namespace, timeout: float, metrics: Metrics
     ) -> None:
@@ -69,37 +73,69 @@ class RpcClient:
         timeout: float | None = None,
     ) -> Any:
         """The reply's `result`; raises `RpcFailure`, `ServiceUnavailable` or `BadReply`."""
-        body = request.model_dump(mode="json") if isinstance(request, BaseModel) else request
+        raw = await self._request(service, op, request, correlation_id, timeout)
+        return self._result(service, op, raw)
+
+    async def call_json(
+        self,
+        service: str,
+        op: str,
+        request: BaseModel | dict[str, Any],
+        correlation_id: str,
+        timeout: float | None = None,
+    ) -> bytes:
+        """The reply's `result` as JSON bytes, for answers passed on unchanged. A reply in
+        the canonical compact form (`{"ok":true,"result":...,"error":null}`) is sliced, not
+        parsed and re-encoded; any other form goes through `RpcReply`."""
+        raw = await self._request(service, op, request, correlation_id, timeout)
+        if raw.startswith(_OK_PREFIX) and raw.endswith(_OK_SUFFIX):
+            self._metrics.rpc.labels(service, op, "ok").inc()
+            return raw[len(_OK_PREFIX) : -len(_OK_SUFFIX)]
+        return json.dumps(self._result(service, op, raw), separators=(",", ":")).encode()
+
+    async def _request(
+        self,
+        service: str,
+        op: str,
+        request: BaseModel | dict[str, Any],
+        correlation_id: str,
+        timeout: float | None,
+    ) -> bytes:
+        body = (
+            request.model_dump_json().encode()
+            if isinstance(request, BaseModel)
+            else json.dumps(request).encode()
+        )
         started = time.perf_counter()
-        outcome = "ok"
         try:
-            message = await self._broker.request(
-                body,
+            message = await self._broker.connection.request(
                 self._namespace.rpc(service, op),
-                headers={CORRELATION_HEADER: correlation_id},
-                correlation_id=correlation_id,
+                body,
                 timeout=timeout or self._timeout,
+                headers={CORRELATION_HEADER: correlation_id},
             )
-            reply = _parse(service, op, message.body)
-            if not reply.ok:
-                outcome = reply.error.code if reply.error else "error"
-                raise RpcFailure(reply.error or RpcError.of("internal", "error without details"))
-            return reply.result
+            return bytes(message.data)
         except _UNAVAILABLE as exc:
-            outcome = "unavailable"
+            self._metrics.rpc.labels(service, op, "unavailable").inc()
             log.warning("rpc_unavailable", service=service, op=op, error=type(exc).__name__)
             raise ServiceUnavailable(service, op, type(exc).__name__) from exc
-        except BadReply:
-            outcome = "bad_reply"
-            log.error("rpc_bad_reply", service=service, op=op)
-            raise
         finally:
-            self._metrics.rpc.labels(service, op, outcome).inc()
             self._metrics.rpc_latency.labels(service, op).observe(time.perf_counter() - started)
 
+    def _result(self, service: str, op: str, raw: bytes) -> Any:
+        try:
+            reply = RpcReply.model_validate_json(raw)
+        except ValidationError as exc:
+            self._metrics.rpc.labels(service, op, "bad_reply").inc()
+            log.error("rpc_bad_reply", service=service, op=op)
+            raise BadReply(service, op) from exc
+        if not reply.ok:
+            error = reply.error or RpcError.of("internal", "error without details")
+            self._metrics.rpc.labels(service, op, error.code).inc()
+            raise RpcFailure(error)
+        self._metrics.rpc.labels(service, op, "ok").inc()
+        return reply.result
 
-def _parse(service: str, op: str, raw: bytes) -> RpcReply:
-    try:
-        return RpcReply.model_validate_json(raw)
-    except ValidationError as exc:
-        raise BadReply(service, op) from exc
+
+_OK_PREFIX = b'{"ok":true,"result":'
+_OK_SUFFIX = b',"error":null}'

@@ -17,7 +17,7 @@ import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from portal_contracts.config_rpc import GetPortal
 from portal_contracts.ticket_view_rpc import (
     DEFAULT_LIMIT,
@@ -57,7 +57,7 @@ async def preview(
     sort: SortKey = "-updated_at",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> JSONResponse:
+) -> Response:
     """`{items: [Ticket + reason], next_cursor}`; pass `next_cursor` back (same sort) for
     the next page."""
     request = PreviewTickets.model_construct(
@@ -72,14 +72,18 @@ async def preview(
     )
     known: KnownPortals = http.app.state.known_portals
     if (account.id, portal_id) in known:
-        return JSONResponse(await tickets(request))
+        return _json(await tickets.json(request))
     outcomes: tuple[Any, ...] = await asyncio.gather(
         portals(GetPortal(account_id=account.id, portal_id=portal_id)),
-        tickets(request),
+        tickets.json(request),
         return_exceptions=True,
     )
     for outcome in outcomes:
         if isinstance(outcome, BaseException):
             raise outcome
     known.add(account.id, portal_id)
-    return JSONResponse(outcomes[1])
+    return _json(outcomes[1])
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json")

@@ -47,6 +47,11 @@ class _Service:
         op = getattr(request, "op")  # noqa: B009
         return await self.rpc.call(self.service, op, request, self.correlation_id)
 
+    async def json(self, request: BaseModel) -> bytes:
+        """The result as JSON bytes, to answer with unchanged."""
+        op = getattr(request, "op")  # noqa: B009
+        return await self.rpc.call_json(self.service, op, request, self.correlation_id)
+
 
 class PortalConfig(_Service):
     """`config_rpc` requests to portal-config."""
