@@ -127,11 +127,25 @@ class Services:
             ["py-spy", "record", "-p", pid, "-o", output, "-r", "100", "-f", fmt]
         )
 
+    def cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU time of each service process so far (Linux `/proc`)."""
+        ticks = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for module, proc in self.procs.items():
+            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[module] = (int(fields[11]) + int(fields[12])) / ticks
+        return out
+
     def stop(self) -> None:
         for proc in self.procs.values():
             proc.terminate()
-        for proc in self.procs.values():
-            proc.wait(timeout=30)
+        for module, proc in self.procs.items():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                print(f"{module} ignored SIGTERM for 30 s; killed", flush=True)
+                proc.kill()
+                proc.wait()
         for name in self.dbs:
             drop_database(self.admin_url, name)
 
@@ -336,7 +350,14 @@ async def main(args: argparse.Namespace) -> None:
         async with httpx.AsyncClient(base_url=stack.url, headers=headers, timeout=60) as http:
             pid, _account = await setup_portal(http)
             bodies = list(batches(args.scale))
+            before = stack.cpu_seconds()
             results["ingest"] = await ingest(http, bodies, args.ingest_concurrency)
+            results["ingest"]["gateway_cpu_us_per_event"] = round(
+                (stack.cpu_seconds()["gateway"] - before["gateway"])
+                / results["ingest"]["events"]
+                * 1e6,
+                1,
+            )
             print("ingest", results["ingest"], flush=True)
             crm = Crm()
             marker = [
@@ -358,9 +379,16 @@ async def main(args: argparse.Namespace) -> None:
                 print("freshness", results["freshness"], flush=True)
             path = f"/api/v1/portals/{pid}/preview?contact_id={dataset.BIG_CONTACT}&limit=20"
             profiler = stack.profile("gateway", args.profile) if args.profile else None
+            before = stack.cpu_seconds()
             results["preview_latency"] = loadgen.run(
                 stack.url + path, headers, args.clients, args.seconds
             )
+            after = stack.cpu_seconds()
+            requests = results["preview_latency"]["requests"] or 1
+            results["preview_latency"]["cpu_ms_per_request"] = {
+                module: round((after[module] - before[module]) / requests * 1000, 2)
+                for module in after
+            }
             if profiler is not None:
                 profiler.send_signal(signal.SIGINT)
                 profiler.wait(timeout=60)
