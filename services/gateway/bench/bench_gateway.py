@@ -193,10 +193,19 @@ def batches(scale: float, size: int = 1000) -> Iterator[bytes]:
         yield b'{"events":[' + b",".join(chunk) + b"]}"
 
 
+RETRIED = [0]
+
+
 async def post(http: httpx.AsyncClient, body: bytes) -> dict[str, Any]:
-    response = await http.post(
-        "/api/v1/crm/events", content=body, headers={"Content-Type": "application/json"}
-    )
+    """Like a well-behaved producer: a 503 (overload, NATS away) is retried after a second."""
+    for _ in range(10):
+        response = await http.post(
+            "/api/v1/crm/events", content=body, headers={"Content-Type": "application/json"}
+        )
+        if response.status_code != 503:
+            break
+        RETRIED[0] += 1
+        await asyncio.sleep(1)
     assert response.status_code == 202, response.text[:500]
     result: dict[str, Any] = response.json()
     return result
@@ -216,6 +225,7 @@ async def ingest(http: httpx.AsyncClient, bodies: list[bytes], concurrency: int)
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     return {
+        "retried_503": RETRIED[0],
         "batches": len(bodies),
         "events": events,
         "concurrency": concurrency,

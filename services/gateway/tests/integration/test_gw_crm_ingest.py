@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import nats
@@ -100,3 +101,13 @@ async def test_the_ingest_path_has_its_own_larger_body_limit(client):
     big = await client.post("/api/v1/portals", json={"title": "x" * 20_000})
     assert big.status_code == 413
     assert "CrmBatch" in (await client.get("/openapi.json")).json()["components"]["schemas"]
+
+
+async def test_concurrent_first_batches_are_all_acknowledged(client, nats_url, namespace):
+    """The first batches of a fresh gateway share one ack subscription and the in-flight
+    bound; none loses another's acks."""
+    bodies = [{"events": [contact(n * 100 + i) for i in range(100)]} for n in range(4)]
+    responses = await asyncio.gather(*(client.post(PATH, json=body) for body in bodies))
+    assert [r.status_code for r in responses] == [202] * 4
+    assert sum(r.json()["accepted"] for r in responses) == 400
+    assert len(await stream_messages(nats_url, namespace)) == 400

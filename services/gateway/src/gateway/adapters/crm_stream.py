@@ -108,13 +108,13 @@ class CrmPublisher:
         """All or nothing from the caller's view: any missing ack → `StreamUnavailable`
         (events already stored stay stored; a retry with the same ids is de-duplicated)."""
         js = self._context()
-        if not self._stream_ready:
-            with contextlib.suppress(Exception):
-                await self.ensure_stream()
         futures: list[asyncio.Future[PubAck]] = []
         prefix = record_prefix(account_id)
         try:
             async with asyncio.timeout(self._ack_timeout):
+                if not self._stream_ready:
+                    with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
+                        await self.ensure_stream()
                 for event in events:
                     futures.append(
                         await js.publish_async(
