@@ -1,6 +1,7 @@
 """Composition root: `start(settings, **overrides) -> Running`; nothing connects at import.
 
-Overrides (tests): `clock`, `new_id`, `relay_fault` (see `OutboxRelay`), `start_relay=False`.
+Overrides (tests): `clock`, `new_id`, `relay_fault` (see `OutboxRelay`), `start_relay=False`,
+`start_crm_consumer=False`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import asyncio
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import nats
@@ -18,17 +19,26 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from portal_contracts import Namespace
 from portal_contracts.config_rpc import EnsureAccount
+from portal_contracts.portal import PortalEvent
 from prometheus_client import start_http_server
 from psycopg_pool import AsyncConnectionPool
 
 from .adapters.accounts import PgAccountStore
+from .adapters.auth import PgAuthStore
+from .adapters.contacts import PgContactStore
 from .adapters.db import create_schema, open_pool
 from .adapters.event_store import EventStore
 from .adapters.jetstream import ensure_streams
+from .adapters.members import PgMemberStore
 from .adapters.outbox import OutboxRelay
 from .adapters.portals import PgPortalStore
+from .application.access_groups import AccessGroups
 from .application.accounts import AccountService
+from .application.customer import CustomerAccess, Limits
+from .application.members import MemberService
+from .application.passwords import Hasher
 from .application.portals import PortalService
+from .entrypoints.crm_consumer import CrmConsumer
 from .entrypoints.rpc import RpcServer
 from .settings import Settings
 
@@ -47,10 +57,18 @@ class Running:
     accounts: AccountService
     portals: PortalService
     event_store: EventStore
+    members: MemberService
+    access_groups: AccessGroups
+    customer: CustomerAccess
+    crm: CrmConsumer
     _closers: list[Any] = field(default_factory=list)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def stop(self) -> None:
         await self.rpc.stop()
+        await self.crm.stop()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
         await self.relay.stop()
         with contextlib.suppress(Exception):
             await self.nc.drain()
@@ -68,6 +86,13 @@ async def database_reachable(pool: AsyncConnectionPool) -> bool:
         return True
     except Exception:
         return False
+
+
+async def _evaluate_portal(access_groups: AccessGroups, account_id: str, portal_id: str) -> None:
+    try:
+        await access_groups.evaluate_portal(account_id, portal_id)
+    except Exception:
+        log.exception("portal_access_evaluation_failed", portal_id=portal_id)
 
 
 async def start(settings: Settings, **overrides: Any) -> Running:
@@ -90,21 +115,72 @@ async def start(settings: Settings, **overrides: Any) -> Running:
     )
     account_store = PgAccountStore(pool)
     accounts = AccountService(account_store)
-    portals = PortalService(
-        PgPortalStore(pool, namespace),
-        account_store,
-        clock=overrides.get("clock", lambda: datetime.now(UTC)),
-        new_id=overrides.get("new_id", lambda: uuid.uuid4().hex),
-        on_append=relay.wake,
+    clock = overrides.get("clock", lambda: datetime.now(UTC))
+    new_id = overrides.get("new_id", lambda: uuid.uuid4().hex)
+    portal_store = PgPortalStore(pool, namespace)
+    contacts = PgContactStore(pool)
+    auth = PgAuthStore(pool)
+    members = MemberService(
+        PgMemberStore(pool, namespace), portal_store, contacts, auth, clock, new_id, relay.wake
     )
+    access_groups = AccessGroups(members, portal_store, account_store, contacts, clock)
+    tasks: set[asyncio.Task[None]] = set()
+
+    def on_portal_events(events: list[PortalEvent]) -> None:
+        """Activation or a new access configuration: evaluate the groups in the background."""
+        if any(e.type in ("portal.activated", "portal.access_configured") for e in events):
+            task = asyncio.create_task(
+                _evaluate_portal(access_groups, events[-1].account_id, events[-1].portal_id)
+            )
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+    portals = PortalService(
+        portal_store,
+        account_store,
+        clock=clock,
+        new_id=new_id,
+        on_append=relay.wake,
+        on_events=on_portal_events,
+    )
+    limits = Limits(
+        session_idle=timedelta(seconds=settings.session_idle_seconds),
+        session_absolute=timedelta(seconds=settings.session_absolute_seconds),
+        login_window=timedelta(seconds=settings.login_window_seconds),
+        login_per_email=settings.login_failures_per_email,
+        login_per_address=settings.login_failures_per_address,
+    )
+    hasher = Hasher(settings.argon2_memory_kib, settings.argon2_time_cost)
+    customer = CustomerAccess(members, contacts, auth, hasher, clock, limits)
     if settings.bootstrap_admin_key:
         await accounts.ensure(EnsureAccount(name="default", api_key=settings.bootstrap_admin_key))
-    server = RpcServer(nc, namespace, accounts, portals, lambda: database_reachable(pool))
+    server = RpcServer(
+        nc, namespace, accounts, portals, lambda: database_reachable(pool), members, customer
+    )
+    crm = CrmConsumer(
+        js, namespace, contacts, access_groups, sweep_interval=settings.crm_sweep_interval
+    )
     await server.start()
     if overrides.get("start_relay", True):
         relay.start()
+    if overrides.get("start_crm_consumer", True):
+        await crm.start()
     running = Running(
-        settings, namespace, pool, nc, js, relay, server, accounts, portals, EventStore(pool)
+        settings,
+        namespace,
+        pool,
+        nc,
+        js,
+        relay,
+        server,
+        accounts,
+        portals,
+        EventStore(pool),
+        members,
+        access_groups,
+        customer,
+        crm,
+        _tasks=tasks,
     )
     if settings.metrics_port:
         httpd, _thread = start_http_server(settings.metrics_port)

@@ -43,3 +43,10 @@ def configure_logging(level: str = "info") -> None:
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
+
+
+MEMBER_EVENTS = Counter("portal_config_member_events_total", "Member events appended", ["type"])
+LOGINS = Counter("portal_config_logins_total", "Login attempts", ["outcome"])
+CRM_MESSAGES = Counter("portal_config_crm_messages_total", "CRM messages consumed", ["outcome"])
+DEAD_LETTERS = Counter("portal_config_dead_letters_total", "Messages parked", ["reason"])
+CRM_POSITION = Gauge("portal_config_crm_position", "Last CRM stream sequence applied")

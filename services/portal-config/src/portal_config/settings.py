@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     """When set, the account `default` exists with this admin key (ensured at start)."""
     db_pool_size: int = 10
     outbox_poll_interval: float = 0.5
+    session_idle_seconds: int = Field(1800, ge=60)
+    session_absolute_seconds: int = Field(12 * 3600, ge=60)
+    login_failures_per_email: int = Field(5, ge=1)
+    login_failures_per_address: int = Field(50, ge=1)
+    login_window_seconds: int = Field(900, ge=1)
+    argon2_memory_kib: int = Field(19456, ge=19456)
+    argon2_time_cost: int = Field(2, ge=2)
+    crm_sweep_interval: float = 30.0
 
     @field_validator("namespace", mode="before")
     @classmethod

@@ -3,6 +3,8 @@ handling; the bootstrap admin key."""
 
 from __future__ import annotations
 
+import asyncio
+
 import hashlib
 import json
 import re
@@ -74,7 +76,7 @@ async def test_domains_and_inboxes_per_account(rpc: Rpc) -> None:
     dom = {"domain": "help.acme.com", "primary_language": "pt-BR"}
     assert await ok(rpc("domain.add", account_id=a, **dom)) == {**dom, "system": False}
     assert await code(rpc("domain.add", account_id=a, **dom)) == ("conflict", 409)
-    await ok(rpc("domain.add", account_id=b, **dom, system=True))
+    await ok(rpc("domain.add", account_id=b, domain="help.globex.com", primary_language="en"))
     await ok(rpc("domain.add", account_id=a, domain="localhost:8000", primary_language="en"))
     domains = (await ok(rpc("domain.list", account_id=a)))["items"]
     assert [d["domain"] for d in domains] == ["help.acme.com", "localhost:8000"]
@@ -86,6 +88,30 @@ async def test_domains_and_inboxes_per_account(rpc: Rpc) -> None:
         "validation_error",
         422,
     )
+
+
+async def test_a_domain_of_its_own_belongs_to_one_account(rpc: Rpc) -> None:
+    """A non-system domain is never connected to two accounts; system domains are shared."""
+    a, b, c = [(await ok(rpc("account.ensure", name=n)))["account"]["id"] for n in "abc"]
+    own = {"domain": "help.acme.com", "primary_language": "en"}
+    shared = {"domain": "portal.example.net", "primary_language": "en", "system": True}
+    await ok(rpc("domain.add", account_id=a, **own))
+    assert await code(rpc("domain.add", account_id=b, **own)) == ("conflict", 409)
+    assert await code(rpc("domain.add", account_id=b, **own, system=True)) == ("conflict", 409)
+    await ok(rpc("domain.add", account_id=a, **shared))
+    await ok(rpc("domain.add", account_id=b, **shared))
+    assert await code(rpc("domain.add", account_id=c, **{**shared, "system": False})) == (
+        "conflict",
+        409,
+    )
+    assert (await ok(rpc("domain.list", account_id=c)))["items"] == []
+    results = await asyncio.gather(
+        *[
+            rpc("domain.add", account_id=x, domain="race.example.com", primary_language="en")
+            for x in (a, b, c)
+        ]
+    )
+    assert sorted(r["ok"] for r in results) == [False, False, True]
 
 
 async def test_bad_requests_get_clear_errors(

@@ -17,7 +17,15 @@ async def ok(reply: Awaitable[dict[str, Any]]) -> Any:
 
 async def make_account(rpc: Rpc, name: str, slug: str) -> dict[str, str]:
     aid = (await ok(rpc("account.ensure", name=name)))["account"]["id"]
-    await ok(rpc("domain.add", account_id=aid, domain="help.acme.com", primary_language="en"))
+    await ok(
+        rpc(
+            "domain.add",
+            account_id=aid,
+            domain="help.acme.com",
+            primary_language="en",
+            system=True,
+        )
+    )
     inbox = await ok(rpc("inbox.create", account_id=aid, name="Desk", kind="inbox"))
     pid = (await ok(rpc("portal.create", account_id=aid, title="Help")))["id"]
     await ok(

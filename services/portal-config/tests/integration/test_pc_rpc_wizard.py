@@ -27,10 +27,15 @@ async def ok(reply: Awaitable[dict[str, Any]]) -> Any:
     return answer["result"]
 
 
-async def new_account(rpc: Rpc, name: str, domain: str = "help.acme.com") -> dict[str, str]:
+async def new_account(
+    rpc: Rpc, name: str, domain: str = "help.acme.com", system: bool = False
+) -> dict[str, str]:
+    """A system domain may be shared by several accounts; an account's own may not."""
     account = (await ok(rpc("account.ensure", name=name)))["account"]
     aid = account["id"]
-    await ok(rpc("domain.add", account_id=aid, domain=domain, primary_language="de"))
+    await ok(
+        rpc("domain.add", account_id=aid, domain=domain, primary_language="de", system=system)
+    )
     inbox = await ok(rpc("inbox.create", account_id=aid, name="Support", kind="help_desk"))
     portal = await ok(rpc("portal.create", account_id=aid, title="Hilfe"))
     return {"account_id": aid, "inbox_id": inbox["id"], "portal_id": portal["id"]}
@@ -184,8 +189,8 @@ async def test_settings_edit_that_changes_nothing_appends_nothing(rpc: Rpc) -> N
 
 
 async def test_concurrent_claims_of_one_url_exactly_one_wins(rpc: Rpc) -> None:
-    first = await new_account(rpc, "first", domain="shared.example.com")
-    second = await new_account(rpc, "second", domain="shared.example.com")
+    first = await new_account(rpc, "first", domain="shared.example.com", system=True)
+    second = await new_account(rpc, "second", domain="shared.example.com", system=True)
     for round_ in range(5):
         slug = f"s{round_}"
         replies = await asyncio.gather(
@@ -206,15 +211,15 @@ def _ids(ids: dict[str, str]) -> dict[str, str]:
 @pytest.mark.parametrize("op", ["portal.get", "portal.history"])
 async def test_a_portal_of_another_account_is_not_found(rpc: Rpc, op: str) -> None:
     mine = await new_account(rpc, "mine")
-    theirs = await new_account(rpc, "theirs")
+    theirs = await new_account(rpc, "theirs", domain="help.theirs.com")
     reply = await rpc(op, account_id=mine["account_id"], portal_id=theirs["portal_id"])
     assert reply["error"]["code"] == "not_found" and reply["error"]["status"] == 404
     assert json.dumps(reply).find("Hilfe") == -1
 
 
 async def test_a_moved_portal_releases_its_url_and_resolve_ignores_the_port(rpc: Rpc) -> None:
-    first = await new_account(rpc, "one", domain="localhost")
-    second = await new_account(rpc, "two", domain="localhost")
+    first = await new_account(rpc, "one", domain="localhost", system=True)
+    second = await new_account(rpc, "two", domain="localhost", system=True)
     await ok(rpc("portal.set_domain", **_ids(first), domain="localhost", slug="kb"))
     taken = await rpc("portal.set_domain", **_ids(second), domain="localhost", slug="kb")
     assert taken["error"]["code"] == "conflict"

@@ -62,8 +62,25 @@ class PgAccountStore:
         return AccountView(id=row[0], name=row[1]) if row else None
 
     async def add_domain(self, account_id: str, domain: DomainView) -> None:
+        """A non-system domain belongs to at most one account; a system domain may be shared
+        by several accounts (slugs keep their portals apart), but never with an account that
+        connected it as its own. A per-domain advisory lock serialises concurrent claims."""
         try:
             async with self.pool.connection() as conn, conn.transaction():
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtext('domain:' || %s))", (domain.domain,)
+                )
+                cur = await conn.execute(
+                    "SELECT bool_and(system) FROM domains WHERE domain = %s AND account_id <> %s",
+                    (domain.domain, account_id),
+                )
+                row = await cur.fetchone()
+                others_all_system = row[0] if row else None
+                if others_all_system is not None and not (domain.system and others_all_system):
+                    raise Conflict(
+                        f"the domain '{domain.domain}' is connected to another account",
+                        domain=domain.domain,
+                    )
                 await conn.execute(
                     "INSERT INTO domains (account_id, domain, primary_language, system)"
                     " VALUES (%s, %s, %s, %s)",

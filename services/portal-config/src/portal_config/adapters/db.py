@@ -72,6 +72,68 @@ CREATE TABLE IF NOT EXISTS portal_claims (
     portal_id text NOT NULL UNIQUE,
     CONSTRAINT portal_claims_domain_slug PRIMARY KEY (domain, slug)
 );
+CREATE TABLE IF NOT EXISTS contacts (
+    account_id      text        NOT NULL,
+    contact_id      text        NOT NULL,
+    email           text        NOT NULL,
+    properties      jsonb       NOT NULL,
+    deleted         boolean     NOT NULL DEFAULT false,
+    occurred_at     timestamptz NOT NULL,
+    event_id        text        NOT NULL,
+    needs_evaluation boolean    NOT NULL DEFAULT true,
+    CONSTRAINT contacts_account_contact PRIMARY KEY (account_id, contact_id)
+);
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts (account_id, email) WHERE NOT deleted;
+CREATE INDEX IF NOT EXISTS contacts_dirty ON contacts (account_id) WHERE needs_evaluation;
+CREATE TABLE IF NOT EXISTS consumer_positions (
+    consumer text   PRIMARY KEY,
+    position bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS members (
+    portal_id    text        NOT NULL,
+    contact_id   text        NOT NULL,
+    account_id   text        NOT NULL,
+    version      integer     NOT NULL,
+    status       text        NOT NULL,
+    state        jsonb       NOT NULL,
+    CONSTRAINT members_portal_contact PRIMARY KEY (portal_id, contact_id)
+);
+CREATE TABLE IF NOT EXISTS credentials (
+    portal_id     text        NOT NULL,
+    contact_id    text        NOT NULL,
+    password_hash text        NOT NULL,
+    updated_at    timestamptz NOT NULL,
+    CONSTRAINT credentials_portal_contact PRIMARY KEY (portal_id, contact_id)
+);
+CREATE TABLE IF NOT EXISTS member_tokens (
+    token_hash  text        PRIMARY KEY,
+    account_id  text        NOT NULL,
+    portal_id   text        NOT NULL,
+    contact_id  text        NOT NULL,
+    purpose     text        NOT NULL,
+    event_id    text        NOT NULL,
+    expires_at  timestamptz NOT NULL,
+    used_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS member_tokens_member ON member_tokens (portal_id, contact_id);
+CREATE TABLE IF NOT EXISTS sessions (
+    id_hash             text        PRIMARY KEY,
+    account_id          text        NOT NULL,
+    portal_id           text        NOT NULL,
+    contact_id          text        NOT NULL,
+    csrf_token          text        NOT NULL,
+    created_at          timestamptz NOT NULL,
+    last_seen_at        timestamptz NOT NULL,
+    idle_expires_at     timestamptz NOT NULL,
+    absolute_expires_at timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sessions_member ON sessions (portal_id, contact_id);
+CREATE TABLE IF NOT EXISTS rate_events (
+    bucket text        NOT NULL,
+    key    text        NOT NULL,
+    at     timestamptz NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_events_key ON rate_events (bucket, key, at);
 """
 
 _SQLALCHEMY_DRIVER = re.compile(r"^postgresql\+\w+://")

@@ -6,6 +6,7 @@ Rules:
 - `account.ensure` is idempotent by name. A given key is attached if not yet attached; a new
   account without a given key gets a generated one, returned exactly once.
 - Every domain and inbox belongs to one account; a domain is connected once per account.
+  A non-system domain belongs to one account only; a system domain may be shared.
 """
 
 from __future__ import annotations

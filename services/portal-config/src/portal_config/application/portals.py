@@ -33,12 +33,14 @@ class PortalService:
         clock: Clock,
         new_id: IdFactory,
         on_append: Callable[[], None] = lambda: None,
+        on_events: Callable[[list[PortalEvent]], None] = lambda _events: None,
     ) -> None:
         self.portals = portals
         self.accounts = accounts
         self.clock = clock
         self.new_id = new_id
         self.on_append = on_append
+        self.on_events = on_events
 
     async def create(self, req: rpc.CreatePortal, correlation_id: str | None) -> PortalView:
         if await self.accounts.get_account(req.account_id) is None:
@@ -78,6 +80,7 @@ class PortalService:
         assert new_state is not None
         await self.portals.save(state.version if state else 0, events, new_state)
         self.on_append()
+        self.on_events(events)
         return to_view(new_state)
 
     async def _command(self, req: rpc._PortalCommand) -> cmd.PortalCommand:

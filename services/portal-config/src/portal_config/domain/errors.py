@@ -38,3 +38,11 @@ class PreconditionFailed(Refusal):
 
 class Unauthorized(Refusal):
     code = "unauthorized"
+
+
+class BadRequest(Refusal):
+    code = "bad_request"
+
+
+class RateLimited(Refusal):
+    code = "rate_limited"

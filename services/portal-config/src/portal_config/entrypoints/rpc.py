@@ -23,11 +23,15 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from portal_contracts import CORRELATION_HEADER, Namespace
 from portal_contracts import config_rpc as rpc
+from portal_contracts import member as ev
+from portal_contracts import member_rpc as mrpc
 from portal_contracts.rpc import RpcError, RpcReply
 from psycopg_pool import PoolTimeout
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ..application.accounts import AccountService
+from ..application.customer import CustomerAccess
+from ..application.members import MemberService
 from ..application.portals import PortalService
 from ..domain.errors import Refusal
 from ..observability import RPC_LATENCY, RPC_REQUESTS
@@ -35,10 +39,14 @@ from ..observability import RPC_LATENCY, RPC_REQUESTS
 log = structlog.get_logger("portal_config.rpc")
 
 _REQUESTS: TypeAdapter[Any] = TypeAdapter(rpc.PortalConfigRequest)
-KNOWN_OPS = frozenset(
-    {cls.model_fields["op"].default for cls in get_args(get_args(rpc.PortalConfigRequest)[0])}
-    | {"ping"}
+_MEMBER_REQUESTS: TypeAdapter[Any] = TypeAdapter(mrpc.MemberRequest)
+_CONFIG_OPS = frozenset(
+    cls.model_fields["op"].default for cls in get_args(get_args(rpc.PortalConfigRequest)[0])
 )
+_MEMBER_OPS = frozenset(
+    cls.model_fields["op"].default for cls in get_args(get_args(mrpc.MemberRequest)[0])
+)
+KNOWN_OPS = _CONFIG_OPS | _MEMBER_OPS | {"member.issue_token", "ping"}
 
 
 class RpcServer:
@@ -49,12 +57,16 @@ class RpcServer:
         accounts: AccountService,
         portals: PortalService,
         ping: Callable[[], Awaitable[bool]],
+        members: MemberService | None = None,
+        customer: CustomerAccess | None = None,
     ) -> None:
         self.nc = nc
         self.namespace = namespace
         self.accounts = accounts
         self.portals = portals
         self.ping = ping
+        self.members = members
+        self.customer = customer
         self._prefix = namespace.rpc(rpc.SERVICE, "")
         self._sub: Subscription | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -148,6 +160,36 @@ class RpcServer:
                 return await p.resolve(req)
             case rpc._PortalCommand():
                 return await p.handle(req, correlation_id)
+        if self.members is not None and self.customer is not None:
+            return await self._call_member(req, correlation_id)
+        raise _BadRequest(f"unsupported operation {req.op!r}")
+
+    async def _call_member(self, req: Any, correlation_id: str | None) -> Any:
+        m, c = self.members, self.customer
+        assert m is not None and c is not None
+        match req:
+            case ev.IssueMemberToken():
+                return await m.issue_token(req)
+            case mrpc.InviteMember():
+                return await m.invite(req, correlation_id)
+            case mrpc.ListMembers():
+                return await m.list(req)
+            case mrpc.RevokeMember():
+                return await m.revoke(req, correlation_id)
+            case mrpc.Register():
+                return await c.register(req, correlation_id)
+            case mrpc.Activate():
+                return await c.activate(req, correlation_id)
+            case mrpc.Login():
+                return await c.login(req, correlation_id)
+            case mrpc.Logout():
+                return await c.logout(req)
+            case mrpc.RequestPasswordReset():
+                return await c.request_password_reset(req, correlation_id)
+            case mrpc.ConfirmPasswordReset():
+                return await c.confirm_password_reset(req, correlation_id)
+            case mrpc.ResolveSession():
+                return await c.resolve(req)
         raise _BadRequest(f"unsupported operation {req.op!r}")
 
 
@@ -171,6 +213,10 @@ def _parse(op: str, data: bytes) -> Any:
     if body["op"] != op:
         raise _BadRequest(f"the body's op {body['op']!r} does not match the subject's {op!r}")
     try:
+        if op == "member.issue_token":
+            return ev.IssueMemberToken.model_validate(body)
+        if op in _MEMBER_OPS:
+            return _MEMBER_REQUESTS.validate_python(body)
         return _REQUESTS.validate_python(body)
     except ValidationError as exc:
         errors = json.loads(exc.json(include_url=False, include_input=False))

@@ -1,0 +1,182 @@
+"""Consumes contact events from the CRM stream (durable pull consumer `portal-config`) into the
+contact projection, then evaluates the contact's access groups.
+
+- The projection's tracking position is written with each contact; messages at or below it
+  are acknowledged without effect (redelivery, replay). A consumer ahead of the stored
+  position (the database was rebuilt) is recreated from the position.
+- A poison message (not a `CrmRecord`) is parked on `<ns>.dlq.portal-config.<reason>`,
+  logged, counted and acknowledged; it never blocks the stream.
+- A contact whose evaluation failed stays flagged and is evaluated again by the sweep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import structlog
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+from portal_contracts import Namespace
+from portal_contracts.crm import ContactDeleted, ContactUpserted, CrmRecord
+from pydantic import ValidationError
+
+from ..adapters.contacts import PgContactStore
+from ..application.access_groups import AccessGroups
+from ..observability import CRM_MESSAGES, CRM_POSITION, DEAD_LETTERS
+
+log = structlog.get_logger("portal_config.crm")
+
+SERVICE = "portal-config"
+DURABLE = "portal-config"
+STREAM_IN_USE = 10058
+
+
+async def ensure_crm_stream(js: JetStreamContext, ns: Namespace) -> None:
+    """Same configuration as every other service creating it; 'already exists' is fine."""
+    config = StreamConfig(
+        name=ns.crm_stream,
+        subjects=[ns.crm_subjects],
+        duplicate_window=120.0,
+        storage=StorageType.FILE,
+    )
+    try:
+        await js.add_stream(config)
+    except BadRequestError as exc:
+        if exc.err_code != STREAM_IN_USE:
+            raise
+
+
+class CrmConsumer:
+    def __init__(
+        self,
+        js: JetStreamContext,
+        ns: Namespace,
+        contacts: PgContactStore,
+        access: AccessGroups,
+        *,
+        batch: int = 200,
+        sweep_interval: float = 30.0,
+    ) -> None:
+        self.js = js
+        self.ns = ns
+        self.contacts = contacts
+        self.access = access
+        self.batch = batch
+        self.sweep_interval = sweep_interval
+        self._task: asyncio.Task[None] | None = None
+        self._psub: JetStreamContext.PullSubscription | None = None
+        self._position = 0
+
+    async def start(self) -> None:
+        await ensure_crm_stream(self.js, self.ns)
+        self._position = await self.contacts.position(DURABLE)
+        await self._ensure_consumer()
+        self._psub = await self.js.pull_subscribe_bind(DURABLE, stream=self.ns.crm_stream)
+        self._task = asyncio.create_task(self._run(), name="crm-consumer")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        if self._psub is not None:
+            with contextlib.suppress(Exception):
+                await self._psub.unsubscribe()
+            self._psub = None
+
+    async def _ensure_consumer(self) -> None:
+        stream = self.ns.crm_stream
+        with contextlib.suppress(NotFoundError):
+            info = await self.js.consumer_info(stream, DURABLE)
+            if info.ack_floor is None or (info.ack_floor.stream_seq or 0) <= self._position:
+                return
+            await self.js.delete_consumer(stream, DURABLE)
+        prefix = self.ns.crm_subject("*", "x").rsplit(".", 1)[0]
+        config = ConsumerConfig(
+            durable_name=DURABLE,
+            ack_policy=AckPolicy.ALL,
+            ack_wait=60.0,
+            max_deliver=-1,
+            filter_subjects=[f"{prefix}.contact_upserted", f"{prefix}.contact_deleted"],
+        )
+        if self._position > 0:
+            config.deliver_policy = DeliverPolicy.BY_START_SEQUENCE
+            config.opt_start_seq = self._position + 1
+        await self.js.add_consumer(stream, config)
+
+    async def _run(self) -> None:
+        psub = self._psub
+        assert psub is not None
+        await self.sweep()
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + self.sweep_interval
+        while True:
+            try:
+                try:
+                    msgs = await psub.fetch(self.batch, timeout=1.0)
+                except TimeoutError:
+                    msgs = []
+                for msg in msgs:
+                    await self.handle(msg)
+                if msgs:
+                    await msgs[-1].ack()
+                if loop.time() >= next_sweep:
+                    await self.sweep()
+                    next_sweep = loop.time() + self.sweep_interval
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("crm_consumer_failed")
+                await asyncio.sleep(1.0)
+
+    async def handle(self, msg: Msg) -> None:
+        seq = msg.metadata.sequence.stream
+        if seq <= self._position:
+            CRM_MESSAGES.labels("duplicate").inc()
+            return
+        try:
+            record = CrmRecord.model_validate_json(msg.data)
+        except ValidationError as exc:
+            await self._park(msg, seq, "unparseable", str(exc).splitlines()[0])
+            await self.contacts.apply("", None, DURABLE, seq)
+            self._position = seq
+            return
+        event = record.event
+        contact_event = event if isinstance(event, ContactUpserted | ContactDeleted) else None
+        changed = await self.contacts.apply(record.account_id, contact_event, DURABLE, seq)
+        self._position = seq
+        CRM_POSITION.set(seq)
+        CRM_MESSAGES.labels("applied" if changed else "ignored").inc()
+        if changed and contact_event is not None:
+            contact = await self.contacts.get(record.account_id, contact_event.data.contact_id)
+            if contact is not None:
+                with structlog.contextvars.bound_contextvars(account_id=record.account_id):
+                    try:
+                        await self.access.evaluate_contact(contact)
+                    except Exception:
+                        log.exception("access_group_evaluation_failed")
+
+    async def sweep(self) -> None:
+        """Evaluates contacts left flagged by a crash or a failed evaluation."""
+        for contact in await self.contacts.needing_evaluation():
+            try:
+                await self.access.evaluate_contact(contact)
+            except Exception:
+                log.exception("access_group_evaluation_failed", contact_id=contact.contact_id)
+
+    async def _park(self, msg: Msg, seq: int, reason: str, detail: str) -> None:
+        headers = {
+            "Nats-Msg-Id": f"{SERVICE}-{self.ns.crm_stream}-{seq}",
+            "X-Dlq-Reason": reason,
+            "X-Dlq-Detail": detail.replace("\r", " ").replace("\n", " ")[:500],
+            "X-Dlq-Source-Stream": self.ns.crm_stream,
+            "X-Dlq-Source-Subject": msg.subject,
+            "X-Dlq-Source-Sequence": str(seq),
+        }
+        await self.js.publish(self.ns.dlq_subject(SERVICE, reason), msg.data, headers=headers)
+        DEAD_LETTERS.labels(reason).inc()
+        log.warning("crm_message_parked", reason=reason, seq=seq, detail=detail)
