@@ -35,8 +35,12 @@ lint: install
 typecheck: install
 	$(BIN)/mypy contracts/src services/portal-config/src services/ticket-view/src services/notifier/src services/gateway/src tools/devstack/src
 
+# A private base temp dir: pytest prunes old numbered dirs under the shared default one, which
+# would delete the embedded PostgreSQL of a concurrently running suite.
+PYTEST_BASETEMP ?= $(CURDIR)/var/pytest
+
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest --basetemp=$(PYTEST_BASETEMP)
 
 bench: install
 	$(BIN)/python -m devstack bench

@@ -8,6 +8,8 @@ import httpx
 
 TICKETS = {"visibility": {"mode": "own"}}
 ACCESS = {"mode": "open", "allowed_email_domains": ["example.com"]}
+SHARED = "portals.platform.test"
+"""A system domain: the platform's, shared by accounts whose portals differ by slug."""
 
 
 async def ok(response: httpx.Response, status: int = 200) -> Any:
@@ -15,10 +17,11 @@ async def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-async def connect(client: httpx.AsyncClient, domain: str = "help.acme.test") -> str:
-    await ok(
-        await client.post("/api/v1/domains", json={"domain": domain, "primary_language": "de"}), 201
-    )
+async def connect(
+    client: httpx.AsyncClient, domain: str = "help.acme.test", *, system: bool = False
+) -> str:
+    body = {"domain": domain, "primary_language": "de", "system": system}
+    await ok(await client.post("/api/v1/domains", json=body), 201)
     inbox = await ok(
         await client.post("/api/v1/inboxes", json={"name": "Support", "kind": "help_desk"}), 201
     )
@@ -113,14 +116,13 @@ async def snapshot(client: httpx.AsyncClient, pid: str) -> tuple[Any, ...]:
 
 async def test_every_refused_command_is_a_clear_4xx_and_changes_nothing(stack):
     a, b = stack.a, stack.b
-    inbox_id = await connect(a)
-    await connect(b, "help.acme.test")
+    inbox_id = await connect(a, SHARED, system=True)
+    await connect(b, SHARED, system=True)
+    await connect(b, "help.globex.test")
     pid = (await ok(await a.post("/api/v1/portals", json={"title": "Acme"}), 201))["id"]
     b_pid = (await ok(await b.post("/api/v1/portals", json={"title": "Globex"}), 201))["id"]
     await ok(
-        await b.put(
-            f"/api/v1/portals/{b_pid}/domain", json={"domain": "help.acme.test", "slug": "taken"}
-        )
+        await b.put(f"/api/v1/portals/{b_pid}/domain", json={"domain": SHARED, "slug": "taken"})
     )
     portal = await ok(
         await a.put(
@@ -146,7 +148,15 @@ async def test_every_refused_command_is_a_clear_4xx_and_changes_nothing(stack):
             "slug taken by another account",
             409,
             {"conflict"},
-            a.put(f"{url}/domain", json={"domain": "help.acme.test", "slug": "taken"}),
+            a.put(f"{url}/domain", json={"domain": SHARED, "slug": "taken"}),
+        ),
+        (
+            "domain connected to another account",
+            409,
+            {"conflict"},
+            a.post(
+                "/api/v1/domains", json={"domain": "help.globex.test", "primary_language": "en"}
+            ),
         ),
         (
             "unknown inbox",
@@ -208,7 +218,9 @@ async def test_every_refused_command_is_a_clear_4xx_and_changes_nothing(stack):
             "duplicate domain",
             409,
             {"conflict"},
-            a.post("/api/v1/domains", json={"domain": "help.acme.test", "primary_language": "en"}),
+            a.post(
+                "/api/v1/domains", json={"domain": SHARED, "primary_language": "en", "system": True}
+            ),
         ),
         (
             "bad inbox kind",
@@ -233,15 +245,23 @@ async def test_every_refused_command_is_a_clear_4xx_and_changes_nothing(stack):
 
 
 async def test_the_correlation_id_reaches_portal_config_logs(stack):
+    import logging
+
     import structlog
 
     pid = (await ok(await stack.a.post("/api/v1/portals", json={"title": "Acme"}), 201))["id"]
-    with structlog.testing.capture_logs(
-        processors=[structlog.contextvars.merge_contextvars]
-    ) as logs:
-        response = await stack.a.post(
-            f"/api/v1/portals/{pid}/activate", headers={"X-Correlation-Id": "e2e-corr-1"}
-        )
+    # Services started earlier in the session may have configured a quieter level globally.
+    previous = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        with structlog.testing.capture_logs(
+            processors=[structlog.contextvars.merge_contextvars]
+        ) as logs:
+            response = await stack.a.post(
+                f"/api/v1/portals/{pid}/activate", headers={"X-Correlation-Id": "e2e-corr-1"}
+            )
+    finally:
+        structlog.configure(**previous)
     assert response.status_code == 409
     assert response.headers["x-correlation-id"] == "e2e-corr-1"
     service_logs = [e for e in logs if e.get("op") == "portal.activate"]
