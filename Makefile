@@ -40,6 +40,7 @@ typecheck: install
 PYTEST_BASETEMP ?= $(CURDIR)/var/pytest
 
 test: lint typecheck
+	mkdir -p $(dir $(PYTEST_BASETEMP))
 	$(BIN)/pytest --basetemp=$(PYTEST_BASETEMP)
 
 bench: install
