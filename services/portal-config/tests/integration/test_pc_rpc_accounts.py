@@ -4,7 +4,6 @@ handling; the bootstrap admin key."""
 from __future__ import annotations
 
 import asyncio
-
 import hashlib
 import json
 import re

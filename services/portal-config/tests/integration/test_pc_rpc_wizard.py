@@ -33,9 +33,7 @@ async def new_account(
     """A system domain may be shared by several accounts; an account's own may not."""
     account = (await ok(rpc("account.ensure", name=name)))["account"]
     aid = account["id"]
-    await ok(
-        rpc("domain.add", account_id=aid, domain=domain, primary_language="de", system=system)
-    )
+    await ok(rpc("domain.add", account_id=aid, domain=domain, primary_language="de", system=system))
     inbox = await ok(rpc("inbox.create", account_id=aid, name="Support", kind="help_desk"))
     portal = await ok(rpc("portal.create", account_id=aid, title="Hilfe"))
     return {"account_id": aid, "inbox_id": inbox["id"], "portal_id": portal["id"]}
