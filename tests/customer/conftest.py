@@ -210,8 +210,13 @@ class Stack:
     b: Admin
     mail: MailSink
     anonymous: httpx.AsyncClient
+    skew: list[timedelta] = field(default_factory=lambda: [timedelta(0)])
 
     password = PASSWORD
+
+    def advance(self, **delta: float) -> None:
+        """Moves portal-config's clock forward (token and session expiry)."""
+        self.skew[0] += timedelta(**delta)
 
     @staticmethod
     def token_of(link: str) -> str:
@@ -231,18 +236,23 @@ class Stack:
         await eventually(check, timeout=WAIT, interval=0.05)
         return found[count - 1]
 
-    async def member(self, host: str, email: str, slug: str = "help") -> Customer:
-        """Open mode: registers `email` (retried until the CRM contact is known), activates
-        with `PASSWORD`; → the logged-in customer."""
-        customer = self.customer(host, slug)
+    async def registration_link(self, host: str, email: str, slug: str = "help") -> str:
+        """Open mode: registers `email` until its activation email arrives (portal-config
+        learns CRM contacts from the stream); → the newest link sent to it."""
+        visitor = self.customer(host, slug)
 
         async def emailed() -> bool:
-            response = await customer.call("POST", "register", {"email": email})
+            response = await visitor.call("POST", "register", {"email": email})
             assert response.status_code == 202, response.text
             return await _has_link(self, email)
 
         await eventually(emailed, timeout=WAIT, interval=0.05)
-        link = [link for to, link in self.links() if to == email][-1]
+        return [link for to, link in self.links() if to == email][-1]
+
+    async def member(self, host: str, email: str, slug: str = "help") -> Customer:
+        """A member registered in open mode, activated with `PASSWORD` and logged in."""
+        link = await self.registration_link(host, email, slug)
+        customer = self.customer(host, slug)
         body = {"token": token_of(link), "password": PASSWORD}
         response = await customer.call("POST", "activate", body)
         assert response.status_code == 200, response.text
@@ -304,6 +314,7 @@ async def _ensure_account(nats_url: str, namespace: Namespace, name: str, key: s
 async def stack(
     nats_url: str, namespace: Namespace, make_database: Callable[[str], str], mail_sink: MailSink
 ) -> AsyncIterator[Stack]:
+    skew = [timedelta(0)]
     config = await portal_config.bootstrap.start(
         portal_config.settings.Settings(
             nats_url=nats_url,
@@ -311,7 +322,8 @@ async def stack(
             namespace=namespace.name,
             outbox_poll_interval=0.05,
             log_level="WARNING",
-        )
+        ),
+        clock=lambda: datetime.now(UTC) + skew[0],
     )
     view = await ticket_view.bootstrap.start(
         ticket_view.settings.Settings(
@@ -354,7 +366,7 @@ async def stack(
         return httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=15)
 
     async with client(KEY_A) as a, client(KEY_B) as b, client(None) as anonymous:
-        yield Stack(gateway, Admin(a), Admin(b), mail_sink, anonymous)
+        yield Stack(gateway, Admin(a), Admin(b), mail_sink, anonymous, skew)
     await gateway.stop()
     await mailer.stop()
     await view.stop()

@@ -195,12 +195,7 @@ async def test_password_rules_and_login_rate_limit(stack: Any) -> None:
     await admin.ingest(crm.contact("c1", "ann@example.com"))
     visitor = stack.customer(HOST)
 
-    async def emailed() -> bool:
-        await visitor.call("POST", "register", {"email": "ann@example.com"})
-        return bool(stack.links())
-
-    await eventually(emailed, timeout=10, interval=1.0)
-    token = stack.token_of(stack.links()[-1][1])
+    token = stack.token_of(await stack.registration_link(HOST, "ann@example.com"))
     for password in ("short1", "password", "12345678", "qwertyuiop", "p" * 129):
         response = await visitor.call("POST", "activate", {"token": token, "password": password})
         assert response.status_code == 422, (password, response.text)
@@ -221,3 +216,27 @@ async def test_password_rules_and_login_rate_limit(stack: Any) -> None:
             break
     assert statuses[-1] == 429, statuses
     assert set(statuses[:-1]) == {401}
+
+
+async def test_tokens_and_sessions_expire(stack: Any) -> None:
+    admin, crm = stack.a, stack.a.crm
+    await admin.portal(HOST)
+    await admin.ingest(crm.contact("c1", "ann@example.com"), crm.contact("c2", "cy@example.com"))
+    ann = await stack.member(HOST, "ann@example.com")
+    cy_link = await stack.registration_link(HOST, "cy@example.com")
+    assert (
+        await ann.call("POST", "password-reset", {"email": "ann@example.com"})
+    ).status_code == 202
+    reset_link = await stack.link_to("ann@example.com", kind="password-reset/confirm")
+
+    stack.advance(minutes=31)
+    assert (await ann.call("GET", "me")).status_code == 401
+    body = {"token": stack.token_of(reset_link), "password": "a much better passphrase"}
+    assert (
+        await stack.customer(HOST).call("POST", "password-reset/confirm", body)
+    ).status_code == 400
+    assert (await stack.customer(HOST).login("ann@example.com")).status_code == 200
+
+    stack.advance(hours=72)
+    body = {"token": stack.token_of(cy_link), "password": stack.password}
+    assert (await stack.customer(HOST).call("POST", "activate", body)).status_code == 400
