@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from portal_contracts.crm import CrmBatch
 
 from ...observability import Metrics
+from ..web import install as install_pages
 from . import (
     admin_account,
     admin_members,
@@ -49,6 +50,7 @@ def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metr
     app.include_router(admin_members.router)
     app.include_router(customer_auth.router)
     app.include_router(customer_tickets.router)
+    install_pages(app)
     app.add_middleware(BodyGuard, limit_for=limit_for)
     app.add_middleware(EdgeMiddleware, metrics=metrics)
     _document_contract_bodies(app)
