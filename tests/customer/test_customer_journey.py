@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from devstack.testing import eventually
+
 FORM = {
     "enabled": True,
     "fields": [
@@ -102,6 +104,13 @@ async def test_invited_member_journey(stack: Any) -> None:
     again = await admin.http.post(f"/api/v1/portals/{pid}/invitations", json={"contact_id": "c1"})
     assert again.status_code == 409
 
+    await admin.ingest(crm.contact("c1", "ann.lee@example.org", firstname="Ann", lastname="Lee"))
+
+    async def current_email() -> bool:
+        return bool((await ann.call("GET", "me")).json()["email"] == "ann.lee@example.org")
+
+    await eventually(current_email, timeout=5)
+
     old_session = ann.session
     assert (await ann.call("POST", "logout")).status_code == 204
     assert ann.session is None
@@ -112,7 +121,7 @@ async def test_invited_member_journey(stack: Any) -> None:
     )
     assert replay.status_code == 401
 
-    login = await ann.login("ANN@example.com")
+    login = await ann.login("ANN.Lee@example.org")
     assert login.status_code == 200, login.text
     assert (await ann.call("GET", "me")).status_code == 200
 

@@ -118,7 +118,7 @@ async def test_plain_http_to_localhost_drops_secure(
             response = await http.post(
                 "/help/api/login",
                 json={"email": "a@b.co", "password": "x" * 12},
-                headers={"Host": "localhost:8000"},
+                headers={"Host": "localhost:8000", "X-Forwarded-For": "203.0.113.9"},
             )
         assert response.status_code == 200
         assert "Secure" not in response.headers["set-cookie"]
