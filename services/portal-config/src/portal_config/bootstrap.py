@@ -63,10 +63,15 @@ class Running:
     crm: CrmConsumer
     _closers: list[Any] = field(default_factory=list)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    _housekeeping: asyncio.Task[None] | None = None
 
     async def stop(self) -> None:
         await self.rpc.stop()
         await self.crm.stop()
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
+            with contextlib.suppress(BaseException):
+                await self._housekeeping
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
         await self.relay.stop()
@@ -93,6 +98,17 @@ async def _evaluate_portal(access_groups: AccessGroups, account_id: str, portal_
         await access_groups.evaluate_portal(account_id, portal_id)
     except Exception:
         log.exception("portal_access_evaluation_failed", portal_id=portal_id)
+
+
+async def _housekeeping(auth: PgAuthStore, clock: Any, interval: float) -> None:
+    """Every `interval` seconds: expired sessions and tokens, day-old rate-limit events."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            now = clock()
+            await auth.housekeeping(now, now - timedelta(days=1))
+        except Exception:
+            log.warning("housekeeping_failed", exc_info=True)
 
 
 async def start(settings: Settings, **overrides: Any) -> Running:
@@ -158,7 +174,7 @@ async def start(settings: Settings, **overrides: Any) -> Running:
         nc, namespace, accounts, portals, lambda: database_reachable(pool), members, customer
     )
     crm = CrmConsumer(
-        js, namespace, contacts, access_groups, sweep_interval=settings.crm_sweep_interval
+        js, namespace, contacts, access_groups, pool, sweep_interval=settings.crm_sweep_interval
     )
     await server.start()
     if overrides.get("start_relay", True):
@@ -181,6 +197,7 @@ async def start(settings: Settings, **overrides: Any) -> Running:
         customer,
         crm,
         _tasks=tasks,
+        _housekeeping=asyncio.create_task(_housekeeping(auth, clock, 300.0)),
     )
     if settings.metrics_port:
         httpd, _thread = start_http_server(settings.metrics_port)

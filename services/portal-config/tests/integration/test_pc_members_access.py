@@ -167,3 +167,42 @@ async def test_a_poison_crm_message_is_parked_and_the_stream_goes_on(world):
     dlq = await world.js.get_last_msg(world.ns.dlq_stream, dlq_subject)
     assert dlq.data == b"{not json"
     assert dlq.headers["X-Dlq-Source-Stream"] == world.ns.crm_stream
+
+
+async def test_last_writer_wins_whatever_the_delivery_order(world):
+    key = await world.portal(invite_mode({"name": "Gold", "contact_filters": GOLD}, delay=60))
+    aid = key["account_id"]
+    await world.contact(aid, "c1", "one@example.com", tier="gold")
+    world.clock.advance(seconds=-30)
+    stale = await world.crm(
+        aid,
+        "contact.upserted",
+        {"contact_id": "c1", "email": "one@example.com", "properties": {"tier": "silver"}},
+    )
+    world.clock.advance(seconds=30)
+    await world.contact(aid, "c2", "two@example.com")
+    async with world.running.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT properties->>'tier', event_id <> %s FROM contacts WHERE contact_id = 'c1'",
+            (stale,),
+        )
+        assert await cur.fetchone() == ("gold", True)
+    assert await types(world, "c1", 1) == ["member.invited"]
+
+
+async def test_a_standby_replica_takes_over_from_the_stored_position(world):
+    from portal_config.bootstrap import start
+
+    key = await world.portal(invite_mode({"name": "S", "contact_ids": ["c1", "c2"]}, delay=0))
+    aid = key["account_id"]
+    await world.contact(aid, "c1", "one@example.com")
+    standby = await start(world.running.settings, clock=world.clock)
+    await world.running.stop()
+    world.running = standby
+    await world.contact(aid, "c2", "two@example.com")
+    await world.contact(aid, "c1", "one@example.com", note="changed")
+    assert await types(world, "c1", 1) == ["member.invited"]
+    assert await types(world, "c2", 1) == ["member.invited"]
+    async with standby.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM contacts")
+        assert await cur.fetchone() == (2,)

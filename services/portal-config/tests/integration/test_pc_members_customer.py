@@ -269,3 +269,23 @@ async def test_no_secret_reaches_any_event_or_stream(world):
         hashes = [r[0] for r in await cur.fetchall()]
     assert not any(secret in stored for secret in secrets)
     assert hashes and all(h.startswith("$argon2id$") and "m=19456,t=2" in h for h in hashes)
+
+
+async def test_unknown_email_and_wrong_password_cost_about_the_same(world):
+    import statistics
+    import time
+
+    key = await world.portal(OPEN)
+    await member(world, key, "c1", "ann@example.com")
+
+    async def timed(email: str) -> float:
+        started = time.perf_counter()
+        await world.error("member.login", **key, email=email, password="wrong password")
+        return time.perf_counter() - started
+
+    wrong, unknown = [], []
+    for index in range(4):
+        wrong.append(await timed("ann@example.com"))
+        unknown.append(await timed(f"nobody{index}@example.com"))
+    ratio = statistics.median(unknown) / statistics.median(wrong)
+    assert 0.4 < ratio < 2.5, (wrong, unknown)

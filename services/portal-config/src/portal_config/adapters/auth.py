@@ -153,12 +153,15 @@ class PgAuthStore:
                 "DELETE FROM sessions WHERE id_hash = %s AND portal_id = %s", (id_hash, portal_id)
             )
 
-    async def delete_expired_sessions(self, now: datetime) -> None:
+    async def housekeeping(self, now: datetime, keep_since: datetime) -> None:
+        """Forgets expired sessions and tokens, and rate-limit events older than `keep_since`."""
         async with self.pool.connection() as conn, conn.transaction():
             await conn.execute(
                 "DELETE FROM sessions WHERE idle_expires_at <= %s OR absolute_expires_at <= %s",
                 (now, now),
             )
+            await conn.execute("DELETE FROM member_tokens WHERE expires_at <= %s", (now,))
+            await conn.execute("DELETE FROM rate_events WHERE at <= %s", (keep_since,))
 
     async def recent(self, bucket: str, key: str, since: datetime) -> tuple[int, datetime | None]:
         """How many events of `bucket`/`key` since `since`, and the oldest of them."""

@@ -7,12 +7,15 @@ contact projection, then evaluates the contact's access groups.
 - A poison message (not a `CrmRecord`) is parked on `<ns>.dlq.portal-config.<reason>`,
   logged, counted and acknowledged; it never blocks the stream.
 - A contact whose evaluation failed stays flagged and is evaluated again by the sweep.
+- One replica consumes at a time (a PostgreSQL session advisory lock held while consuming);
+  the others stand by, so acknowledging a batch never acknowledges another's messages.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 import structlog
 from nats.aio.msg import Msg
@@ -21,6 +24,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, S
 from nats.js.errors import BadRequestError, NotFoundError
 from portal_contracts import Namespace
 from portal_contracts.crm import ContactDeleted, ContactUpserted, CrmRecord
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from ..adapters.contacts import PgContactStore
@@ -32,6 +37,7 @@ log = structlog.get_logger("portal_config.crm")
 SERVICE = "portal-config"
 DURABLE = "portal-config"
 STREAM_IN_USE = 10058
+CONSUMER_LOCK = 7_340_002
 
 
 async def ensure_crm_stream(js: JetStreamContext, ns: Namespace) -> None:
@@ -56,6 +62,7 @@ class CrmConsumer:
         ns: Namespace,
         contacts: PgContactStore,
         access: AccessGroups,
+        pool: AsyncConnectionPool,
         *,
         batch: int = 200,
         sweep_interval: float = 30.0,
@@ -64,6 +71,7 @@ class CrmConsumer:
         self.ns = ns
         self.contacts = contacts
         self.access = access
+        self.pool = pool
         self.batch = batch
         self.sweep_interval = sweep_interval
         self._task: asyncio.Task[None] | None = None
@@ -109,29 +117,53 @@ class CrmConsumer:
         await self.js.add_consumer(stream, config)
 
     async def _run(self) -> None:
-        psub = self._psub
-        assert psub is not None
-        await self.sweep()
-        loop = asyncio.get_running_loop()
-        next_sweep = loop.time() + self.sweep_interval
         while True:
             try:
-                try:
-                    msgs = await psub.fetch(self.batch, timeout=1.0)
-                except TimeoutError:
-                    msgs = []
-                for msg in msgs:
-                    await self.handle(msg)
-                if msgs:
-                    await msgs[-1].ack()
-                if loop.time() >= next_sweep:
-                    await self.sweep()
-                    next_sweep = loop.time() + self.sweep_interval
+                async with self.pool.connection() as lock_conn:
+                    await lock_conn.set_autocommit(True)
+                    try:
+                        await self._lead(lock_conn)
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await lock_conn.set_autocommit(False)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("crm_consumer_failed")
-                await asyncio.sleep(1.0)
+            await asyncio.sleep(1.0)
+
+    async def _lead(self, lock_conn: AsyncConnection[Any]) -> None:
+        cur = await lock_conn.execute("SELECT pg_try_advisory_lock(%s)", (CONSUMER_LOCK,))
+        row = await cur.fetchone()
+        if not row or not row[0]:
+            return
+        try:
+            await self._consume(lock_conn)
+        finally:
+            with contextlib.suppress(Exception):
+                await lock_conn.execute("SELECT pg_advisory_unlock(%s)", (CONSUMER_LOCK,))
+
+    async def _consume(self, lock_conn: AsyncConnection[Any]) -> None:
+        """Consumes while holding the lock; the lock's connection is checked every round."""
+        psub = self._psub
+        assert psub is not None
+        self._position = await self.contacts.position(DURABLE)
+        await self.sweep()
+        loop = asyncio.get_running_loop()
+        next_sweep = loop.time() + self.sweep_interval
+        while True:
+            await lock_conn.execute("SELECT 1")
+            try:
+                msgs = await psub.fetch(self.batch, timeout=1.0)
+            except TimeoutError:
+                msgs = []
+            for msg in msgs:
+                await self.handle(msg)
+            if msgs:
+                await msgs[-1].ack()
+            if loop.time() >= next_sweep:
+                await self.sweep()
+                next_sweep = loop.time() + self.sweep_interval
 
     async def handle(self, msg: Msg) -> None:
         seq = msg.metadata.sequence.stream
