@@ -16,6 +16,7 @@ from .portal import (
     ConsentNotice,
     DomainName,
     LanguageTag,
+    PortalView,
     Slug,
     SupportForm,
     TicketDisplay,
@@ -192,11 +193,17 @@ class DeactivatePortal(_PortalCommand):
 
 
 class ResolvePortal(Frozen):
-    """Customer side: host + slug → PortalView of an active portal, else `not_found`."""
+    """Customer side: host + slug → ResolvedPortal of an active portal, else `not_found`."""
 
     op: Literal["portal.resolve"] = "portal.resolve"
     host: DomainName
     slug: str = Field(max_length=100)
+
+
+class ResolvedPortal(PortalView):
+    """A portal found from the customer side, with the account every later call acts for."""
+
+    account_id: Identifier
 
 
 PortalConfigRequest = Annotated[

@@ -130,8 +130,9 @@ class PortalService:
         ]
         return {"items": items}
 
-    async def resolve(self, req: rpc.ResolvePortal) -> PortalView:
+    async def resolve(self, req: rpc.ResolvePortal) -> rpc.ResolvedPortal:
         state = await self.portals.resolve(req.host, req.slug)
         if state is None:
             raise NotFound("no such portal")
-        return to_view(state)
+        view = to_view(state)
+        return rpc.ResolvedPortal(**dict(view), account_id=state.account_id)

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 from portal_contracts.config_rpc import SERVICE as PORTAL_CONFIG
-from portal_contracts.config_rpc import ResolvePortal
+from portal_contracts.config_rpc import ResolvedPortal, ResolvePortal
 from portal_contracts.member_rpc import ResolveSession
 from portal_contracts.portal import PortalView
 from pydantic import ValidationError
@@ -69,14 +69,12 @@ async def _resolve(backend: PortalConfig, host: str, slug: str) -> CustomerPorta
         if exc.error.code in ("not_found", "validation_error"):
             return None
         raise
-    if not isinstance(result, dict) or not isinstance(result.get("account_id"), str):
-        raise BadReply(PORTAL_CONFIG, "portal.resolve")
-    fields = {k: v for k, v in result.items() if k != "account_id"}
     try:
-        view = PortalView.model_validate(fields)
+        resolved = ResolvedPortal.model_validate(result)
     except ValidationError as exc:
         raise BadReply(PORTAL_CONFIG, "portal.resolve") from exc
-    return CustomerPortal(result["account_id"], view)
+    view = PortalView.model_validate(resolved.model_dump(exclude={"account_id"}))
+    return CustomerPortal(resolved.account_id, view)
 
 
 async def customer_portal(
