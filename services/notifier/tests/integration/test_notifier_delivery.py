@@ -132,6 +132,21 @@ async def test_poison_message_is_parked_and_does_not_block(
     js = harness.nc.jetstream()
     subject = harness.ns.config_subject(harness.account, "member.invited")
     await js.publish(subject, b"{not json", headers={"Nats-Msg-Id": "poison-1"})
+    # Portal events share the stream; they are someone else's, never poison (NATS < 2.10
+    # delivers them despite the consumer's subject filters).
+    portal_event = {
+        "event_id": "portal-evt-1",
+        "occurred_at": "2026-11-27T10:00:00Z",
+        "account_id": harness.account,
+        "portal_id": "p1",
+        "version": 1,
+        "type": "portal.created",
+        "data": {"title": "Help"},
+    }
+    await js.publish(
+        harness.ns.config_subject(harness.account, "portal.created"),
+        json.dumps(portal_event).encode(),
+    )
     future = harness.event("member.invited", "c1")
     future["schema_version"] = 2
     await js.publish(subject, json.dumps(future).encode())

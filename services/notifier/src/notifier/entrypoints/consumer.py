@@ -22,6 +22,7 @@ from portal_contracts import CORRELATION_HEADER, Namespace
 from portal_contracts.member import MemberEvent
 from pydantic import TypeAdapter, ValidationError
 
+from notifier.adapters.jetstream import CONSUMED_TYPES
 from notifier.application.intake import take_in
 from notifier.application.ports import DeliveryRepository
 from notifier.observability import metrics
@@ -29,6 +30,7 @@ from notifier.observability import metrics
 log = structlog.get_logger("notifier.consumer")
 _EVENTS: TypeAdapter[MemberEvent] = TypeAdapter(MemberEvent)
 SERVICE = "notifier"
+_CONSUMED_TOKENS = frozenset(t.replace(".", "_") for t in CONSUMED_TYPES)
 
 
 def _poison_reason(data: bytes) -> str:
@@ -98,6 +100,11 @@ class MemberEventConsumer:
     async def handle(self, msg: Msg) -> None:
         """Never raises for a bad message; an ack lost with the connection means a redelivery,
         which records nothing new."""
+        if msg.subject.rsplit(".", 1)[-1] not in _CONSUMED_TOKENS:
+            # A server older than NATS 2.10 ignores `filter_subjects` and delivers the whole
+            # stream: portal events and other member events are not ours, and not poison.
+            await msg.ack()
+            return
         correlation_id = (msg.headers or {}).get(CORRELATION_HEADER)
         with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
             try:
