@@ -91,6 +91,7 @@ async def test_password_rules(world):
 async def test_login_same_answer_for_unknown_and_wrong_and_rate_limits(world):
     key = await world.portal(OPEN)
     await member(world, key, "c1", "ann@example.com")
+    await world.contact(key["account_id"], "c9", "ann@example.com")
     good = await world.ok("member.login", **key, email="ANN@example.com", password=PASSWORD)
     assert good["contact_id"] == "c1"
     wrong = await world.error("member.login", **key, email="ann@example.com", password="nope" * 3)

@@ -119,6 +119,23 @@ class PgContactStore:
             row = await cur.fetchone()
         return _contact(row) if row else None
 
+    async def active_member_by_email(
+        self, account_id: str, portal_id: str, email: str
+    ) -> Contact | None:
+        """The live contact with this email (case-insensitive) that is an active member of
+        the portal — several contacts may share one email."""
+        columns = ", ".join(f"c.{name.strip()}" for name in _COLUMNS.split(","))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT {columns} FROM contacts c JOIN members m ON m.contact_id = c.contact_id"
+                " AND m.account_id = c.account_id AND m.portal_id = %s AND m.status = 'active'"
+                " WHERE c.account_id = %s AND c.email = %s AND NOT c.deleted"
+                " ORDER BY c.occurred_at DESC, c.contact_id LIMIT 1",
+                (portal_id, account_id, email.strip().lower()),
+            )
+            row = await cur.fetchone()
+        return _contact(row) if row else None
+
     async def live_contacts(self, account_id: str) -> list[Contact]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(

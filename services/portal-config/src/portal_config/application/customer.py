@@ -118,7 +118,7 @@ class CustomerAccess:
             self.limits.register_window,
         ):
             return {}
-        contact = await self.contacts.by_email(req.account_id, email)
+        contact = await self.contacts.active_member_by_email(req.account_id, req.portal_id, email)
         if contact is None:
             return {}
         await self.members.execute(
@@ -184,14 +184,10 @@ class CustomerAccess:
             await self._check_limit(
                 "login_address", req.client_address, self.limits.login_per_address
             )
-        contact = await self.contacts.by_email(req.account_id, email)
+        contact = await self.contacts.active_member_by_email(req.account_id, req.portal_id, email)
         stored: str | None = None
         if contact is not None:
-            state = await self.members.members.get(
-                req.account_id, req.portal_id, contact.contact_id
-            )
-            if state.status == "active":
-                stored = await self.auth.password_hash(req.portal_id, contact.contact_id)
+            stored = await self.auth.password_hash(req.portal_id, contact.contact_id)
         if not await self.hasher.verify(stored, req.password) or contact is None:
             now = self.clock()
             keep = now - self.limits.login_window
