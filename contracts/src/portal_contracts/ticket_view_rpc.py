@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .base import Frozen, Identifier, JsonScalar, UtcDatetime
+from .crm import TicketData
 
 SERVICE = "ticket-view"
 
@@ -60,6 +61,18 @@ class GetTicket(Frozen):
     ticket_id: Identifier
 
 
+class GetTicketState(Frozen):
+    """→ TicketState: the ticket's whole CRM state, for a contact who can see it (else
+    `not_found`). A write that restates the ticket (a customer closing it) starts from this,
+    so that nothing the contact does not see (content, inbox, hidden properties) is lost."""
+
+    op: Literal["tickets.state"] = "tickets.state"
+    account_id: Identifier
+    portal_id: Identifier
+    contact_id: Identifier
+    ticket_id: Identifier
+
+
 class FindContactByEmail(Frozen):
     """→ ContactSummary of the (non-deleted) contact with that email, case-insensitive;
     `not_found` otherwise. When several contacts share an email the latest changed wins."""
@@ -84,7 +97,13 @@ class Ping(Frozen):
 
 
 TicketViewRequest = Annotated[
-    ListTickets | PreviewTickets | GetTicket | FindContactByEmail | GetContact | Ping,
+    ListTickets
+    | PreviewTickets
+    | GetTicket
+    | GetTicketState
+    | FindContactByEmail
+    | GetContact
+    | Ping,
     Field(discriminator="op"),
 ]
 
@@ -167,3 +186,7 @@ class ContactDetail(ContactSummary):
     properties: dict[str, JsonScalar] = {}
     company: CompanySummary | None = None
     """The primary company when it is known and not deleted."""
+
+
+class TicketState(Frozen):
+    ticket: TicketData

@@ -52,6 +52,25 @@ class Reader:
             return None
         return self.tickets.get(ticket_id)
 
+    async def state(self, ticket_id: str) -> dict[str, Any] | None:
+        if ticket_id not in self.tickets:
+            return None
+        return {**STATE, "ticket_id": ticket_id}
+
+
+STATE: dict[str, Any] = {
+    "subject": "Printer",
+    "content": "It smokes.",
+    "pipeline": "support",
+    "stage": "new",
+    "status": "open",
+    "priority": "high",
+    "inbox_id": "in-1",
+    "created_at": "2026-11-01T09:00:00Z",
+    "updated_at": "2026-11-02T09:00:00Z",
+    "properties": {"product": "P-3000", "internal_score": 7},
+}
+
 
 def desk(published: list[tuple[str, list[CrmEvent]]], wait: float = 1.0) -> CustomerDesk:
     ids = (f"id{n}" for n in itertools.count(1))
@@ -116,3 +135,16 @@ async def test_closing_a_closed_ticket_publishes_nothing() -> None:
     ticket = {"id": "t1", "status": "closed"}
     assert await desk(published).close("acc1", PORTAL, "t1", Reader({"t1": ticket})) == ticket
     assert published == []
+
+
+async def test_closing_restates_the_whole_ticket_with_status_closed() -> None:
+    published: list[tuple[str, list[CrmEvent]]] = []
+    open_ticket = {"id": "t1", "status": "open"}
+    await desk(published, wait=0.01).close("acc1", PORTAL, "t1", Reader({"t1": open_ticket}))
+    [(account_id, [event])] = published
+    assert account_id == "acc1" and event.type == "ticket.upserted"
+    data = event.data.model_dump(mode="json")
+    assert data["status"] == "closed"
+    assert data["updated_at"] == NOW.isoformat().replace("+00:00", "Z")
+    unchanged = {k: v for k, v in STATE.items() if k not in ("status", "updated_at", "created_at")}
+    assert {k: data[k] for k in unchanged} == unchanged

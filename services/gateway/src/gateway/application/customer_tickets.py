@@ -37,6 +37,9 @@ class TicketReader(Protocol):
     async def get(self, ticket_id: str) -> dict[str, Any] | None:
         """The ticket with its public messages when the contact can see it, else None."""
 
+    async def state(self, ticket_id: str) -> dict[str, Any] | None:
+        """The ticket's whole CRM state (`TicketData`) when the contact can see it, else None."""
+
 
 class NotVisible(Exception):
     pass
@@ -98,11 +101,12 @@ class CustomerDesk:
         if not portal.ticket_display.allow_close:
             raise CloseNotAllowed(ticket_id)
         current = await reader.get(ticket_id)
-        if current is None:
+        state = await reader.state(ticket_id)
+        if current is None or state is None:
             raise NotVisible(ticket_id)
         if current.get("status") == "closed":
             return current
-        event = closed(current, self.clock(), self.new_id)
+        event = closed(state, self.clock(), self.new_id)
         await self.publish(account_id, [event])
         seen = await self._until("close", reader, ticket_id, lambda t: t.get("status") == "closed")
         if seen is not None:

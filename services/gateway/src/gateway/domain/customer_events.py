@@ -100,17 +100,8 @@ def new_ticket(
     ]
 
 
-def closed(ticket: dict[str, Any], now: datetime, new_id: NewId) -> TicketUpserted:
-    """`ticket` is the customer's view of it (ticket-view `tickets.get`)."""
-    data = TicketData(
-        ticket_id=ticket["id"],
-        subject=ticket["subject"],
-        pipeline=ticket["pipeline"],
-        stage=ticket["stage"],
-        status="closed",
-        priority=ticket.get("priority"),
-        created_at=ticket["created_at"],
-        updated_at=now,
-        properties=dict(ticket.get("properties") or {}),
-    )
+def closed(state: dict[str, Any], now: datetime, new_id: NewId) -> TicketUpserted:
+    """`state` is the ticket's whole CRM state (ticket-view `tickets.state`): the upsert
+    restates all of it, so only the status and the update time change."""
+    data = TicketData.model_validate({**state, "status": "closed", "updated_at": now})
     return TicketUpserted(event_id=new_id(), occurred_at=now, type="ticket.upserted", data=data)

@@ -235,3 +235,27 @@ class PgReadModel:
             (account_id, ticket_id),
         )
         return [MessageRow(*row) for row in rows]
+
+    async def ticket_state(self, account_id: str, ticket_id: str) -> dict[str, Any] | None:
+        rows = await self._fetch(
+            "SELECT ticket_id, subject, content, pipeline, stage, status, priority, inbox_id, "
+            "created_at, updated_at, properties FROM tickets "
+            "WHERE account_id = %s AND ticket_id = %s AND NOT deleted",
+            (account_id, ticket_id),
+        )
+        if not rows:
+            return None
+        names = (
+            "ticket_id",
+            "subject",
+            "content",
+            "pipeline",
+            "stage",
+            "status",
+            "priority",
+            "inbox_id",
+            "created_at",
+            "updated_at",
+            "properties",
+        )
+        return dict(zip(names, rows[0], strict=True))

@@ -20,6 +20,7 @@ from portal_contracts.ticket_view_rpc import (
     FindContactByEmail,
     GetContact,
     GetTicket,
+    GetTicketState,
     ListTickets,
     PreviewTickets,
 )
@@ -93,6 +94,7 @@ class ReadModel(Protocol):
         self, account_id: str, reach: Reach, pipelines: list[str] | None, ticket_id: str
     ) -> TicketRow | None: ...
     async def public_messages(self, account_id: str, ticket_id: str) -> list[MessageRow]: ...
+    async def ticket_state(self, account_id: str, ticket_id: str) -> dict[str, Any] | None: ...
 
 
 async def _context(
@@ -187,6 +189,23 @@ async def get_ticket(model: ReadModel, request: GetTicket) -> dict[str, Any]:
         for m in messages
     ]
     return ticket
+
+
+async def get_ticket_state(model: ReadModel, request: GetTicketState) -> dict[str, Any]:
+    """→ {ticket: TicketData} of a ticket the contact can see; `NotFound` otherwise."""
+    portal, contact = await _context(
+        model, request.account_id, request.portal_id, request.contact_id
+    )
+    if contact is None:
+        raise NotFound("ticket not found")
+    reach = reach_of(portal, contact)
+    pipelines = list(portal.display.pipelines) if portal.display.pipelines else None
+    if await model.visible_ticket(request.account_id, reach, pipelines, request.ticket_id) is None:
+        raise NotFound("ticket not found")
+    state = await model.ticket_state(request.account_id, request.ticket_id)
+    if state is None:
+        raise NotFound("ticket not found")
+    return {"ticket": state}
 
 
 def _summary(contact: ContactFacts) -> dict[str, Any]:

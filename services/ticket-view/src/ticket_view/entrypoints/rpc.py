@@ -23,6 +23,7 @@ from portal_contracts.ticket_view_rpc import (
     FindContactByEmail,
     GetContact,
     GetTicket,
+    GetTicketState,
     ListTickets,
     Ping,
     PreviewTickets,
@@ -162,6 +163,8 @@ class RpcServer:
                 return await queries.list_tickets(model, request)
             case GetTicket():
                 return await queries.get_ticket(model, request)
+            case GetTicketState():
+                return await queries.get_ticket_state(model, request)
             case FindContactByEmail():
                 return await queries.find_contact_by_email(model, request)
             case GetContact():
@@ -180,6 +183,7 @@ _OPS = frozenset(
         "tickets.list",
         "tickets.preview",
         "tickets.get",
+        "tickets.state",
         "contacts.find_by_email",
         "contacts.get",
         "ping",

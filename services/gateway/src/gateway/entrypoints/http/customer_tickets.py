@@ -24,6 +24,7 @@ from portal_contracts.ticket_view_rpc import (
     MAX_LIMIT,
     GetContact,
     GetTicket,
+    GetTicketState,
     ListTickets,
     SortKey,
     StatusFilter,
@@ -95,6 +96,22 @@ class _Reader:
                 return None
             raise
         return result if isinstance(result, dict) else None
+
+    async def state(self, ticket_id: str) -> dict[str, Any] | None:
+        query = GetTicketState(
+            account_id=self._portal.account_id,
+            portal_id=self._portal.id,
+            contact_id=self._contact_id,
+            ticket_id=ticket_id,
+        )
+        try:
+            result = await self._tickets(query)
+        except RpcFailure as exc:
+            if exc.error.code == "not_found":
+                return None
+            raise
+        ticket = result.get("ticket") if isinstance(result, dict) else None
+        return ticket if isinstance(ticket, dict) else None
 
 
 def _desk(request: Request) -> CustomerDesk:
