@@ -34,7 +34,12 @@ class PageRoute(APIRoute):
             except PageNotFound:
                 return not_found_page()
             except (ServiceUnavailable, BadReply, StreamUnavailable) as exc:
-                log.warning("page_backend_unavailable", error=type(exc).__name__)
+                log.warning(
+                    "page_backend_unavailable",
+                    error=type(exc).__name__,
+                    service=getattr(exc, "service", None),
+                    op=getattr(exc, "op", None),
+                )
                 return _unavailable()
             except RpcFailure as exc:
                 if exc.error.status == 404:
