@@ -5,8 +5,8 @@ Each event travels as `portal_contracts.crm.CrmRecord{account_id, event}` on
 event within the stream's duplicate window is stored once (its ack says `duplicate`).
 The account is part of the id because
 JetStream de-duplicates across the whole stream: two accounts may use the same event ids.
-A batch is published with a bounded number of acks in flight (shared by all concurrent
-batches) and is accepted only when every event has been acked.
+A batch is published through an `AckPipeline` (a bounded number of acks in flight, shared
+by all concurrent batches) and is accepted only when every event has been acked.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ from faststream.exceptions import IncorrectState
 from faststream.nats import NatsBroker
 from nats.aio.client import Client
 from nats.js import JetStreamContext
-from nats.js.api import PubAck, StorageType, StreamConfig
+from nats.js.api import StorageType, StreamConfig
 from portal_contracts import Namespace
 from portal_contracts.crm import CrmEvent
+
+from .ack_pipeline import AckPipeline, PublishRefused
 
 log = structlog.get_logger("gateway.crm")
 
@@ -79,6 +81,8 @@ class CrmPublisher:
         self._ack_timeout = ack_timeout
         self._js: JetStreamContext | None = None
         self._nc: Client | None = None
+        self._pipeline: AckPipeline | None = None
+        self._lock = asyncio.Lock()
         self._stream_ready = False
 
     def _context(self) -> JetStreamContext:
@@ -90,8 +94,19 @@ class CrmPublisher:
             raise StreamUnavailable("NATS is not connected")
         if self._js is None or self._nc is not nc:
             self._nc = nc
-            self._js = nc.jetstream(publish_async_max_pending=self._max_in_flight)
+            self._js = nc.jetstream()
         return self._js
+
+    async def _ready_pipeline(self) -> AckPipeline:
+        self._context()
+        assert self._nc is not None
+        if self._pipeline is None or self._pipeline.nc is not self._nc:
+            async with self._lock:
+                if self._pipeline is None or self._pipeline.nc is not self._nc:
+                    pipeline = AckPipeline(self._nc, self._max_in_flight)
+                    await pipeline.start()
+                    self._pipeline = pipeline
+        return self._pipeline
 
     async def ensure_stream(self) -> None:
         """Idempotent: 'already in use' (created by ticket-view or a previous start) is fine."""
@@ -107,29 +122,25 @@ class CrmPublisher:
     async def publish(self, account_id: str, events: Sequence[CrmEvent]) -> Published:
         """All or nothing from the caller's view: any missing ack → `StreamUnavailable`
         (events already stored stay stored; a retry with the same ids is de-duplicated)."""
-        js = self._context()
-        futures: list[asyncio.Future[PubAck]] = []
         prefix = record_prefix(account_id)
+        messages = (
+            (
+                self._ns.crm_subject(account_id, event.type),
+                encode_record(prefix, event),
+                {MSG_ID: msg_id(account_id, event.event_id)},
+            )
+            for event in events
+        )
         try:
             async with asyncio.timeout(self._ack_timeout):
+                pipeline = await self._ready_pipeline()
                 if not self._stream_ready:
                     with contextlib.suppress(nats.errors.Error, nats.js.errors.Error):
                         await self.ensure_stream()
-                for event in events:
-                    futures.append(
-                        await js.publish_async(
-                            self._ns.crm_subject(account_id, event.type),
-                            encode_record(prefix, event),
-                            headers={MSG_ID: msg_id(account_id, event.event_id)},
-                        )
-                    )
-                acks = await asyncio.gather(*futures)
-        except (TimeoutError, nats.errors.Error, nats.js.errors.Error) as exc:
-            for future in futures:
-                future.cancel()
-            if isinstance(exc, nats.js.errors.NoStreamResponseError):
+                duplicates = await pipeline.publish(messages)
+        except (TimeoutError, nats.errors.Error, PublishRefused) as exc:
+            if isinstance(exc, PublishRefused) and exc.no_stream:
                 self._stream_ready = False
             log.warning("crm_publish_failed", error=type(exc).__name__, events=len(events))
-            raise StreamUnavailable(type(exc).__name__) from exc
-        duplicates = sum(1 for ack in acks if ack.duplicate)
-        return Published(accepted=len(acks) - duplicates, duplicates=duplicates)
+            raise StreamUnavailable(f"{type(exc).__name__}: {exc}"[:300]) from exc
+        return Published(accepted=len(events) - duplicates, duplicates=duplicates)
