@@ -12,6 +12,7 @@ association is written, refreshed for the associations of every ticket the batch
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -82,37 +83,88 @@ _TEMP = "; ".join(
 
 
 async def prepare_session(conn: AsyncConnection) -> None:
-    """Once per session, outside a batch's transaction: the temp tables, and nested-loop joins
-    only. A batch is small next to the tables it joins; with unanalyzed temp tables and stale
+    """Once per session, outside a batch's transaction: the temp tables, asynchronous commit,
+    and nested-loop joins only.
+
+    `synchronous_commit = off` is safe here: the tracking position commits in the same
+    transaction as the rows, and the stream, not the consumer's acks, is the source of truth.
+    A commit lost in a database crash (the last few hundred ms) takes its position with it,
+    even if its messages were acked: at restart the consumer is recreated from the stored
+    position and delivers them again.
+
+    A batch is small next to the tables it joins; with unanalyzed temp tables and stale
     statistics (bulk load, rebuild) the planner otherwise hash-joins against the whole of
     `tickets` or an association table, and every batch gets slower as the tables grow."""
     await conn.execute(_TEMP)
+    await conn.execute("SET synchronous_commit = off")
     await conn.execute("SET enable_hashjoin = off")
     await conn.execute("SET enable_mergejoin = off")
 
 
 _ESCAPES = str.maketrans({"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+_json = json.JSONEncoder(separators=(",", ":")).encode
 
 
-def _text(value: Any) -> str:
-    """One field in COPY text format."""
+def _text(value: str | None) -> str:
+    """A text field in COPY text format (escaped only when it has to be)."""
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
+    if "\\" in value or "\n" in value or "\r" in value or "\t" in value:
         return value.translate(_ESCAPES)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return json.dumps(value, separators=(",", ":")).translate(_ESCAPES)
-    return str(value)
+    return value
 
 
-def _copy_text(rows: list[ch.Change]) -> str:
-    return "".join("\t".join(map(_text, (*c.key, *c.values, *c.version))) + "\n" for c in rows)
+def _bool(value: bool | None) -> str:
+    return "\\N" if value is None else ("t" if value else "f")
+
+
+def _time(value: datetime | None) -> str:
+    return "\\N" if value is None else value.isoformat()
+
+
+def _jsonb(value: dict[str, Any] | None) -> str:
+    if value is None:
+        return "\\N"
+    return _text(_json(value)) if value else "{}"
+
+
+_KIND: dict[str, Callable[[Any], str]] = {
+    "deleted": _bool,
+    "associated": _bool,
+    "public": _bool,
+    "created_at": _time,
+    "updated_at": _time,
+    "properties": _jsonb,
+}
+Line = Callable[[ch.Change], str]
+
+
+def _line_for(table: str) -> Line:
+    """One row of `table` in COPY text format, each column formatted by its known type."""
+    formats: tuple[Callable[[Any], str], ...] = tuple(
+        _KIND.get(c, _text) for c in ch.VALUE_COLUMNS[table]
+    )
+
+    def line(change: ch.Change) -> str:
+        key = "\t".join(map(_text, change.key))
+        values = "\t".join([f(v) for f, v in zip(formats, change.values, strict=True)])
+        occurred_at, event_id = change.version
+        return f"{key}\t{values}\t{occurred_at.isoformat()}\t{_text(event_id)}\n"
+
+    return line
+
+
+_LINE = {table: _line_for(table) for table in ORDER}
+
+
+def copy_text(table: str, rows: list[ch.Change]) -> bytes:
+    """The rows of one table as a COPY text payload."""
+    line = _LINE[table]
+    return "".join([line(c) for c in rows]).encode()
+
+
+def copy_sql(table: str, target: str | None = None) -> str:
+    return f"COPY {target or 'tmp_' + table} ({', '.join(_columns(table))}) FROM STDIN"
 
 
 async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Change]]) -> None:
@@ -120,9 +172,8 @@ async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Chang
         rows = by_table.get(table)
         if not rows:
             continue
-        copy_sql = f"COPY tmp_{table} ({', '.join(_columns(table))}) FROM STDIN"
-        async with conn.cursor().copy(copy_sql) as copy:
-            await copy.write(_copy_text(rows).encode())
+        async with conn.cursor().copy(copy_sql(table)) as copy:
+            await copy.write(copy_text(table, rows))
         await conn.execute(_MERGE[table])
         if table == ch.TICKETS:
             for refresh in _REFRESH.values():

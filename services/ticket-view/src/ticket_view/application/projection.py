@@ -157,14 +157,20 @@ async def apply_batch(
     projection: str,
     planner: Planner,
     messages: Sequence[StreamMessage],
+    prepared: Plan | None = None,
 ) -> BatchResult:
-    """Applies the messages above the stored position, with the new position, atomically."""
+    """Applies the messages above the stored position, with the new position, atomically.
+
+    `prepared` is `planner(messages)` computed ahead (while the previous batch was written);
+    it is used only when every message is above the stored position."""
     async with store.transaction() as tx:
         position = await tx.position(projection)
         fresh = [m for m in messages if m.seq > position]
         if not fresh:
             return BatchResult(0, len(messages), 0)
-        plan = planner(fresh)
+        plan = prepared if prepared is not None and len(fresh) == len(messages) else None
+        if plan is None:
+            plan = planner(fresh)
         for poison in plan.poison:
             await dead_letters.park(poison)
         await tx.write(plan)
