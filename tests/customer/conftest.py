@@ -278,14 +278,6 @@ async def _has_link(stack: Stack, email: str) -> bool:
     return True
 
 
-async def _has_link(stack: Stack, email: str) -> bool:
-    try:
-        await eventually(lambda: any(to == email for to, _ in stack.links()), timeout=2.0)
-    except AssertionError:
-        return False
-    return True
-
-
 def token_of(link: str) -> str:
     match = LINK.search(link)
     assert match, link
