@@ -351,7 +351,12 @@ async def main(args: argparse.Namespace) -> None:
         admin_url = servers[-1].url
     ns = Namespace(f"gwb{uuid.uuid4().hex[:8]}")
     stack = Services(nats_url, admin_url, ns, tmp)
-    results: dict[str, Any] = {"scale": args.scale, "sizes": dataset.sizes(args.scale)}
+    results: dict[str, Any] = {
+        "scale": args.scale,
+        "sizes": dataset.sizes(args.scale),
+        "cpus": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
     try:
         await stack.ready()
         await ensure_account(nats_url, ns)
@@ -406,6 +411,7 @@ async def main(args: argparse.Namespace) -> None:
                 nats_url, ns, _account, pid, dataset.BIG_CONTACT, args.clients, args.seconds
             )
             print("ticket_view_direct", results["ticket_view_direct"], flush=True)
+        results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
         RESULTS.parent.mkdir(parents=True, exist_ok=True)
         RESULTS.write_text(json.dumps(results, indent=2) + "\n")
         print(f"wrote {RESULTS}")
