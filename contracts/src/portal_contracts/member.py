@@ -29,6 +29,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from .base import Frozen, Identifier, UtcDatetime
+from .portal import ConfigEventEnvelope
 
 InvitationReason = Literal["access_group", "explicit", "self_registration"]
 TokenPurpose = Literal["registration", "password_reset"]
@@ -45,50 +46,40 @@ class MemberContactData(Frozen):
     contact_id: Identifier
 
 
-class _MemberEventBase(Frozen):
-    event_id: Identifier
-    schema_version: Literal[1] = 1
-    occurred_at: UtcDatetime
-    account_id: Identifier
-    portal_id: Identifier
-    version: Annotated[int, Field(ge=1)]
-    correlation_id: str | None = None
-
-
-class MemberInvited(_MemberEventBase):
+class MemberInvited(ConfigEventEnvelope):
     """A registration email is due for this contact (invite, explicit or self-registration)."""
 
     type: Literal["member.invited"] = "member.invited"
     data: MemberInvitedData
 
 
-class MemberInvitationCancelled(_MemberEventBase):
+class MemberInvitationCancelled(ConfigEventEnvelope):
     """The contact left the access group or was deleted before the email left."""
 
     type: Literal["member.invitation_cancelled"] = "member.invitation_cancelled"
     data: MemberContactData
 
 
-class MemberActivated(_MemberEventBase):
+class MemberActivated(ConfigEventEnvelope):
     type: Literal["member.activated"] = "member.activated"
     data: MemberContactData
 
 
-class MemberPasswordResetRequested(_MemberEventBase):
+class MemberPasswordResetRequested(ConfigEventEnvelope):
     """A password-reset email is due now (the request came from a known, active member)."""
 
     type: Literal["member.password_reset_requested"] = "member.password_reset_requested"
     data: MemberContactData
 
 
-class MemberPasswordChanged(_MemberEventBase):
+class MemberPasswordChanged(ConfigEventEnvelope):
     """A notice email is due: the password was set anew (reset confirmed)."""
 
     type: Literal["member.password_changed"] = "member.password_changed"
     data: MemberContactData
 
 
-class MemberRevoked(_MemberEventBase):
+class MemberRevoked(ConfigEventEnvelope):
     type: Literal["member.revoked"] = "member.revoked"
     data: MemberContactData
 

@@ -201,7 +201,10 @@ class PortalStatusChangedData(Frozen):
     pass
 
 
-class _PortalEventBase(Frozen):
+class ConfigEventEnvelope(Frozen):
+    """What every event of the configuration stream carries (portal and member events):
+    `version` is the version of the aggregate's own stream after this event."""
+
     event_id: Identifier
     schema_version: Literal[1] = 1
     occurred_at: UtcDatetime
@@ -211,37 +214,37 @@ class _PortalEventBase(Frozen):
     correlation_id: str | None = None
 
 
-class PortalCreated(_PortalEventBase):
+class PortalCreated(ConfigEventEnvelope):
     type: Literal["portal.created"] = "portal.created"
     data: PortalCreatedData
 
 
-class PortalDomainSet(_PortalEventBase):
+class PortalDomainSet(ConfigEventEnvelope):
     type: Literal["portal.domain_set"] = "portal.domain_set"
     data: PortalDomainSetData
 
 
-class PortalTicketsConfigured(_PortalEventBase):
+class PortalTicketsConfigured(ConfigEventEnvelope):
     type: Literal["portal.tickets_configured"] = "portal.tickets_configured"
     data: PortalTicketsConfiguredData
 
 
-class PortalAccessConfigured(_PortalEventBase):
+class PortalAccessConfigured(ConfigEventEnvelope):
     type: Literal["portal.access_configured"] = "portal.access_configured"
     data: PortalAccessConfiguredData
 
 
-class PortalSettingsChanged(_PortalEventBase):
+class PortalSettingsChanged(ConfigEventEnvelope):
     type: Literal["portal.settings_changed"] = "portal.settings_changed"
     data: PortalSettingsChangedData
 
 
-class PortalActivated(_PortalEventBase):
+class PortalActivated(ConfigEventEnvelope):
     type: Literal["portal.activated"] = "portal.activated"
     data: PortalStatusChangedData = PortalStatusChangedData()
 
 
-class PortalDeactivated(_PortalEventBase):
+class PortalDeactivated(ConfigEventEnvelope):
     type: Literal["portal.deactivated"] = "portal.deactivated"
     data: PortalStatusChangedData = PortalStatusChangedData()
 
