@@ -73,6 +73,9 @@ async def test_an_invalid_event_names_its_index_and_nothing_is_published(
         (4, "type"),
     }
     assert await stream_messages(nats_url, namespace) == []
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_crm_events_total{outcome="invalid"} 2.0' in metrics
+    assert 'gateway_crm_batches_total{outcome="invalid"} 1.0' in metrics
 
 
 async def test_batch_level_refusals(client, backend):

@@ -98,8 +98,9 @@ async def ingest(request: Request, account: CurrentAccount) -> JSONResponse:
     publisher: CrmPublisher = request.app.state.crm_publisher
     try:
         batch = parse_batch(await request.body())
-    except ApiError:
+    except ApiError as exc:
         metrics.crm_batches.labels("invalid").inc()
+        metrics.crm_events.labels("invalid").inc(len(exc.details.get("invalid_indexes", [])))
         raise
     started = time.perf_counter()
     try:
