@@ -36,8 +36,6 @@ CREATE TABLE IF NOT EXISTS contacts (
     email text, firstname text, lastname text, primary_company_id text, language text,
     properties jsonb NOT NULL DEFAULT '{{}}', deleted boolean NOT NULL, {_VERSION},
     PRIMARY KEY (account_id, contact_id));
-CREATE INDEX IF NOT EXISTS contacts_email ON contacts (account_id, lower(email))
-    WHERE NOT deleted;
 CREATE TABLE IF NOT EXISTS companies (
     account_id text NOT NULL, company_id text NOT NULL, name text, domain text,
     properties jsonb NOT NULL DEFAULT '{{}}', deleted boolean NOT NULL, {_VERSION},
@@ -52,22 +50,10 @@ CREATE TABLE IF NOT EXISTS ticket_contacts (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", contact_id text NOT NULL,
     associated boolean NOT NULL, {_VERSION}, {_TICKET_COPY},
     PRIMARY KEY (account_id, ticket_id, contact_id));
-CREATE INDEX IF NOT EXISTS ticket_contacts_by_updated
-    ON ticket_contacts (account_id, contact_id, t_updated_at, ticket_id)
-    WHERE associated AND live;
-CREATE INDEX IF NOT EXISTS ticket_contacts_by_created
-    ON ticket_contacts (account_id, contact_id, t_created_at, ticket_id)
-    WHERE associated AND live;
 CREATE TABLE IF NOT EXISTS ticket_companies (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", company_id text NOT NULL,
     associated boolean NOT NULL, {_VERSION}, {_TICKET_COPY},
     PRIMARY KEY (account_id, ticket_id, company_id));
-CREATE INDEX IF NOT EXISTS ticket_companies_by_updated
-    ON ticket_companies (account_id, company_id, t_updated_at, ticket_id)
-    WHERE associated AND live;
-CREATE INDEX IF NOT EXISTS ticket_companies_by_created
-    ON ticket_companies (account_id, company_id, t_created_at, ticket_id)
-    WHERE associated AND live;
 CREATE TABLE IF NOT EXISTS messages (
     account_id text NOT NULL, ticket_id text NOT NULL COLLATE "C", message_id text NOT NULL,
     author_type text NOT NULL, author_id text, author_name text, body text NOT NULL,
@@ -86,11 +72,38 @@ CREATE TABLE IF NOT EXISTS projection_positions (
 """
 
 
-async def create_schema(conn: AsyncConnection) -> None:
-    """Idempotent: safe at every start and from several processes."""
+INDEXES = """
+CREATE INDEX IF NOT EXISTS contacts_email ON contacts (account_id, lower(email))
+    WHERE NOT deleted;
+CREATE INDEX IF NOT EXISTS ticket_contacts_by_updated
+    ON ticket_contacts (account_id, contact_id, t_updated_at, ticket_id)
+    WHERE associated AND live;
+CREATE INDEX IF NOT EXISTS ticket_contacts_by_created
+    ON ticket_contacts (account_id, contact_id, t_created_at, ticket_id)
+    WHERE associated AND live;
+CREATE INDEX IF NOT EXISTS ticket_companies_by_updated
+    ON ticket_companies (account_id, company_id, t_updated_at, ticket_id)
+    WHERE associated AND live;
+CREATE INDEX IF NOT EXISTS ticket_companies_by_created
+    ON ticket_companies (account_id, company_id, t_created_at, ticket_id)
+    WHERE associated AND live;
+"""
+
+
+async def create_schema(conn: AsyncConnection, *, indexes: bool = True) -> None:
+    """Idempotent: safe at every start and from several processes. `indexes=False` (rebuild)
+    leaves out the secondary indexes, which `create_indexes` builds afterwards in one pass."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
         await conn.execute(DDL)
+        if indexes:
+            await conn.execute(INDEXES)
+
+
+async def create_indexes(conn: AsyncConnection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
+        await conn.execute(INDEXES)
 
 
 async def drop_schema(conn: AsyncConnection) -> None:

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from portal_contracts import SCHEMA_VERSION
 from portal_contracts.crm import CRM_EVENT_TYPES, CrmRecord
@@ -44,8 +44,7 @@ _crm_record = TypeAdapter(CrmRecord)
 _portal_event: TypeAdapter[Any] = TypeAdapter(PortalEvent)
 
 
-@dataclass(frozen=True, slots=True)
-class StreamMessage:
+class StreamMessage(NamedTuple):
     seq: int
     subject: str
     data: bytes

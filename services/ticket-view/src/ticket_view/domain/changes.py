@@ -11,9 +11,8 @@ Business rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 Version = tuple[datetime, str]
 
@@ -63,9 +62,8 @@ VALUE_COLUMNS: dict[str, tuple[str, ...]] = {
 JSON_COLUMNS = frozenset({"properties"})
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
-    """The new state of one key of one table, as of `version`."""
+class Change(NamedTuple):
+    """The new state of one key of one table, as of `version` (a tuple: cheap to build)."""
 
     table: str
     key: tuple[str, ...]
