@@ -382,6 +382,11 @@ async def main() -> None:
         results["explain_list_company_2000"] = await explain(url)
         print("\n".join(results["explain_list_company_2000"]), flush=True)
         results["list_latency"] = []
+        if ARGS.skip_latency and RESULTS.exists():
+            earlier = json.loads(RESULTS.read_text())
+            results["list_latency_earlier_run"] = earlier.get(
+                "list_latency_earlier_run", earlier.get("list_latency", [])
+            )
         for rate in [] if ARGS.skip_latency else ARGS.rate:
             measured = await latency(settings, rate, ARGS.seconds)
             results["list_latency"].append(measured)

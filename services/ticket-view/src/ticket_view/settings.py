@@ -23,8 +23,8 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     metrics_port: int | None = None
-    batch_size: int = Field(1000, ge=1, le=10_000)
-    """Most stream messages applied in one transaction."""
+    batch_size: int = Field(5000, ge=1, le=10_000)
+    """Most stream messages applied in one transaction (a lone message is applied at once)."""
     pool_size: int = Field(8, ge=1, le=100)
     """Query connections (one more is held by each projector)."""
     max_concurrent_requests: int = Field(16, ge=1)
