@@ -57,7 +57,7 @@ PHONE = {"width": 390, "height": 844}
 KEY = "admin-key-browser-0123456789"
 PASSWORD = "quiet lantern orbit 42"
 LINK = re.compile(r"(https?://[^\s\"'<>]+?/(activate|password-reset/confirm)\?token=[^\s\"'<>]+)")
-WAIT = 15.0
+WAIT = 30.0
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 

@@ -44,3 +44,20 @@ def test_dates_follow_the_portal_locale() -> None:
     assert Formatter(babel_locale("pt-BR"), now).ago(moment) == "há 3 horas"
     assert Formatter(babel_locale("de"), now).ago(moment) == "vor 3 Stunden"
     assert Formatter(babel_locale("fr"), now).full("garbage") == ""
+
+
+def test_a_flash_keeps_what_fits_and_never_a_password() -> None:
+    from gateway.entrypoints.web.state import FLASH_MAX_BYTES, Flash, _fitting
+
+    flash = Flash(
+        None,
+        "error",
+        {"subject": "Printer", "description": "x" * 20_000, "password": "secret"},
+        {"subject": "field_required"},
+    )
+    encoded = _fitting(flash)
+    assert len(encoded) <= FLASH_MAX_BYTES
+    back = Flash.decode(encoded)
+    assert back is not None
+    assert back.values == {"subject": "Printer"} and back.errors == {"subject": "field_required"}
+    assert Flash.decode("not base64 json!") is None

@@ -143,9 +143,7 @@ def redirect(
     response = RedirectResponse(to, status_code=303)
     response.headers["Cache-Control"] = "no-store"
     if flash is not None:
-        encoded = flash.encode()
-        if len(encoded) > FLASH_MAX_BYTES:
-            encoded = Flash(flash.notice, flash.kind, {}, flash.errors).encode()
+        encoded = _fitting(flash)
         response.set_cookie(
             FLASH_COOKIE,
             encoded,
@@ -156,6 +154,16 @@ def redirect(
             samesite="lax",
         )
     return response
+
+
+def _fitting(flash: Flash) -> str:
+    """The flash as a cookie value; the longest typed values are dropped until it fits."""
+    values = dict(flash.values)
+    encoded = flash.encode()
+    while len(encoded) > FLASH_MAX_BYTES and values:
+        del values[max(values, key=lambda name: len(values[name]))]
+        encoded = Flash(flash.notice, flash.kind, values, flash.errors).encode()
+    return encoded
 
 
 def local_path(portal: CustomerPortal, candidate: str | None) -> str:
