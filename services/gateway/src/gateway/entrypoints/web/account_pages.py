@@ -13,6 +13,8 @@ Rules (the same as the JSON API's, by calling the same portal-config operations)
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from portal_contracts.member_rpc import (
@@ -114,7 +116,7 @@ async def login(request: Request, slug: str) -> Response:
     back = f"{cookie_path(portal)}login"
     target = local_path(portal, fields.get("next"))
     if target != cookie_path(portal):
-        back += "?next=" + target
+        back += "?next=" + quote(target)
     if not pre_login_csrf_ok(request, fields):
         return redirect(request, portal, back, Flash("csrf", "error", {"email": email}))
     errors: dict[str, str] = {}
