@@ -233,3 +233,41 @@ async def test_open_redirects_are_refused(web: Any) -> None:
         data={"choice": "accepted", "next": "//evil.test/x", "csrf_token": _csrf(page.text)},
     )
     assert answer.headers["location"] == "/help/"
+
+
+async def test_the_support_form_is_enforced_on_the_server(
+    web: Any, backend: Any, portal: dict[str, Any]
+) -> None:
+    portal["support_form"] = {
+        "enabled": True,
+        "fields": [
+            {"name": "order", "label": "Order", "type": "text", "required": True},
+            {"name": "size", "label": "Size", "type": "select", "options": ["S", "M"]},
+        ],
+    }
+    web.cookies.set("portal_session", SESSION)
+    form = await web.get("/help/tickets/new")
+    assert form.status_code == 200
+    assert 'name="field_order"' in form.text and "required" in form.text
+    data = {
+        "csrf_token": _csrf(form.text),
+        "subject": "Printer <b>",
+        "description": "",
+        "field_order": " ",
+        "field_size": "XL",
+    }
+    refused = await web.post("/help/tickets/new", data=data)
+    assert refused.status_code == 303 and refused.headers["location"] == "/help/tickets/new"
+    page = await web.get("/help/tickets/new")
+    assert page.text.count("Este campo é obrigatório.") == 2
+    assert "Escolha uma das opções." in page.text
+    assert 'value="Printer &lt;b&gt;"' in page.text
+
+
+async def test_a_silent_backend_is_a_503_page(web: Any, backend: Any) -> None:
+    backend.replies[("portal-config", "session.resolve")] = None
+    web.cookies.set("portal_session", SESSION)
+    page = await web.get("/help/")
+    assert page.status_code == 503
+    assert page.headers["content-type"].startswith("text/html")
+    assert page.headers["retry-after"]
