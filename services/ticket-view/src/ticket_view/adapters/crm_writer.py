@@ -12,7 +12,7 @@ association is written, refreshed for the associations of every ticket the batch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -167,14 +167,36 @@ def copy_sql(table: str, target: str | None = None) -> str:
     return f"COPY {target or 'tmp_' + table} ({', '.join(_columns(table))}) FROM STDIN"
 
 
-async def write_changes(conn: AsyncConnection, by_table: dict[str, list[ch.Change]]) -> None:
+def encode_changes(by_table: dict[str, list[ch.Change]]) -> dict[str, bytes]:
+    """The COPY payload of every table of a batch (done ahead, while the previous batch is
+    written)."""
+    return {table: copy_text(table, rows) for table, rows in by_table.items() if rows}
+
+
+def merge_sql(tables: Iterable[str]) -> str:
+    """All merges of a batch as one multi-statement string, in dependency order: tickets,
+    then their copies on existing association rows, then new association rows (which read
+    `tickets`). One round trip: the database never waits for the client between merges."""
+    present = set(tables)
+    statements = []
     for table in ORDER:
-        rows = by_table.get(table)
-        if not rows:
-            continue
+        if table in present:
+            statements.append(_MERGE[table])
+            if table == ch.TICKETS:
+                statements.extend(_REFRESH.values())
+    return ";\n".join(statements)
+
+
+async def write_changes(
+    conn: AsyncConnection,
+    by_table: dict[str, list[ch.Change]],
+    encoded: dict[str, bytes] | None = None,
+) -> None:
+    """COPY per table into the session's temp tables, then one round trip for every merge."""
+    payloads = encoded if encoded is not None else encode_changes(by_table)
+    if not payloads:
+        return
+    for table, payload in payloads.items():
         async with conn.cursor().copy(copy_sql(table)) as copy:
-            await copy.write(copy_text(table, rows))
-        await conn.execute(_MERGE[table])
-        if table == ch.TICKETS:
-            for refresh in _REFRESH.values():
-                await conn.execute(refresh)
+            await copy.write(payload)
+    await conn.execute(merge_sql(payloads), prepare=False)

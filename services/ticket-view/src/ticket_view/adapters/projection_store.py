@@ -90,7 +90,7 @@ class PgProjectionTx:
         return await read_position(self._conn, projection)
 
     async def write(self, plan: Any) -> None:
-        await write_changes(self._conn, plan.changes)
+        await write_changes(self._conn, plan.changes, plan.encoded)
         await write_portal_updates(self._conn, plan.portal_updates)
 
     async def set_position(self, projection: str, stream_seq: int) -> None:

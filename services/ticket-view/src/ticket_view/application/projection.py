@@ -62,6 +62,8 @@ class Plan:
     changes: dict[str, list[ch.Change]] = field(default_factory=dict)
     portal_updates: dict[str, list[pt.PortalUpdate]] = field(default_factory=dict)
     poison: list[Poison] = field(default_factory=list)
+    encoded: Any = None
+    """The store's encoding of `changes`, when computed ahead of the transaction."""
 
 
 @dataclass(frozen=True)

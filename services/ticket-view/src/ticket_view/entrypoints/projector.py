@@ -2,9 +2,9 @@
 
 Order per batch: apply (rows + tracking position, one transaction) → commit → ack the last
 message (the consumer acks ALL up to it). Batches are pipelined: the next batch is fetched,
-parsed and collapsed while the previous one is written; writes and acks stay strictly in order.
-A crash between commit and ack loses nothing and doubles nothing:
-at restart the consumer is recreated from the stored position.
+parsed, collapsed and encoded while the previous one is written; writes and acks stay
+strictly in order. A crash between commit and ack loses nothing and doubles nothing: at
+restart the consumer is recreated from the stored position.
 Only one projector per projection runs at a time (a PostgreSQL advisory lock).
 """
 
@@ -22,6 +22,7 @@ from nats.aio.msg import Msg
 from psycopg import AsyncConnection
 
 from ..adapters import db
+from ..adapters.crm_writer import encode_changes
 from ..adapters.jetstream import NatsDeadLetters, PullFeed, start_consumer_at
 from ..adapters.projection_store import PgProjectionStore, read_position
 from ..application.projection import (
@@ -159,7 +160,9 @@ class Projector:
         """Parsed and collapsed ahead: runs while the previous batch is being written."""
         started = perf_counter()
         batch = [StreamMessage(_stream_seq(m), m.subject, m.data) for m in messages]
-        return batch, self.spec.planner(batch), started
+        plan = self.spec.planner(batch)
+        plan.encoded = encode_changes(plan.changes)
+        return batch, plan, started
 
     async def _apply(
         self,
