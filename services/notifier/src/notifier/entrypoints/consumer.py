@@ -80,10 +80,14 @@ class MemberEventConsumer:
                 try:
                     self.waiting_for_messages = True
                     msgs = await sub.fetch(self.batch, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except TimeoutError:
+                    # nats-py raises its own TimeoutError or a bare asyncio one: both are
+                    # "nothing to fetch yet".
                     continue
-                except nats.errors.Error as exc:
-                    log.warning("fetch_failed", error=str(exc))
+                except Exception as exc:
+                    # Never let the intake die silently: every email after it would be lost
+                    # from sight until a restart.
+                    log.warning("fetch_failed", error=repr(exc))
                     await asyncio.sleep(0.5)
                     continue
                 finally:
