@@ -57,7 +57,7 @@ RESET_ACCEPTED = {
 _PASS_THROUGH = frozenset({"rate_limited", "unavailable", "internal"})
 
 
-async def _quietly(backend: Backend, request: Any) -> None:
+async def quietly(backend: Backend, request: Any) -> None:
     """Anything but a rate limit or an outage is kept to ourselves (enumeration)."""
     try:
         await backend(request)
@@ -81,7 +81,7 @@ async def register(
     body: EmailBody, portal: CurrentPortal, backend: Backend, address: ClientAddress
 ) -> JSONResponse:
     """Open mode self-registration: an eligible contact receives an activation link."""
-    await _quietly(
+    await quietly(
         backend,
         Register(
             account_id=portal.account_id,
@@ -161,7 +161,7 @@ async def logout(request: Request, portal: CurrentPortal, backend: Backend) -> R
 async def request_password_reset(
     body: EmailBody, portal: CurrentPortal, backend: Backend, address: ClientAddress
 ) -> JSONResponse:
-    await _quietly(
+    await quietly(
         backend,
         RequestPasswordReset(
             account_id=portal.account_id,

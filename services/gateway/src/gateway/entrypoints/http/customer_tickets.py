@@ -74,7 +74,7 @@ def _publishing() -> Iterator[None]:
         ) from None
 
 
-class _Reader:
+class TicketAccess:
     """The session contact's view of one ticket (None when not visible)."""
 
     def __init__(self, tickets: TicketView, portal: CustomerPortal, contact_id: str) -> None:
@@ -120,7 +120,9 @@ def _desk(request: Request) -> CustomerDesk:
     return desk
 
 
-async def _contact(tickets: TicketView, portal: CustomerPortal, contact_id: str) -> dict[str, Any]:
+async def contact_of(
+    tickets: TicketView, portal: CustomerPortal, contact_id: str
+) -> dict[str, Any]:
     try:
         result = await tickets(GetContact(account_id=portal.account_id, contact_id=contact_id))
     except RpcFailure as exc:
@@ -130,7 +132,7 @@ async def _contact(tickets: TicketView, portal: CustomerPortal, contact_id: str)
     return result if isinstance(result, dict) else {"contact_id": contact_id}
 
 
-def _name(contact: dict[str, Any]) -> str | None:
+def display_name(contact: dict[str, Any]) -> str | None:
     name = contact.get("name")
     if isinstance(name, str) and name.strip():
         return name
@@ -139,9 +141,9 @@ def _name(contact: dict[str, Any]) -> str | None:
     return joined or None
 
 
-async def _customer(tickets: TicketView, portal: CustomerPortal, session: Session) -> Customer:
-    contact = await _contact(tickets, portal, session.contact_id)
-    return Customer(session.contact_id, _name(contact))
+async def customer_of(tickets: TicketView, portal: CustomerPortal, session: Session) -> Customer:
+    contact = await contact_of(tickets, portal, session.contact_id)
+    return Customer(session.contact_id, display_name(contact))
 
 
 @router.get("/me", response_model=Me)
@@ -149,12 +151,12 @@ async def me(
     portal: CurrentPortal, session: CurrentSession, tickets: TicketViewBackend
 ) -> JSONResponse:
     """The member's current CRM identity (its email as the CRM has it now)."""
-    contact = await _contact(tickets, portal, session.contact_id)
+    contact = await contact_of(tickets, portal, session.contact_id)
     company = contact.get("company")
     body: dict[str, Any] = {
         "contact_id": session.contact_id,
         "email": contact.get("email"),
-        "name": _name(contact),
+        "name": display_name(contact),
     }
     if isinstance(company, dict):
         body["company"] = {"id": company.get("id"), "name": company.get("name")}
@@ -191,7 +193,7 @@ async def get_ticket(
     ticket_id: TicketId, portal: CurrentPortal, session: CurrentSession, tickets: TicketViewBackend
 ) -> JSONResponse:
     """The ticket with its public messages, oldest first."""
-    found = await _Reader(tickets, portal, session.contact_id).get(ticket_id)
+    found = await TicketAccess(tickets, portal, session.contact_id).get(ticket_id)
     if found is None:
         raise _no_ticket()
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
@@ -219,8 +221,8 @@ async def create_ticket(
         raise ApiError(
             422, "validation_error", "the ticket is invalid", {"errors": errors}
         ) from None
-    customer = await _customer(tickets, portal, session)
-    reader = _Reader(tickets, portal, session.contact_id)
+    customer = await customer_of(tickets, portal, session)
+    reader = TicketAccess(tickets, portal, session.contact_id)
     with _publishing():
         ticket = await _desk(request).submit(
             portal.account_id, portal.view, customer, draft, reader
@@ -246,8 +248,8 @@ async def reply(
             "the message is empty",
             {"errors": [{"field": "body", "message": "must not be blank", "type": "missing"}]},
         )
-    customer = await _customer(tickets, portal, session)
-    reader = _Reader(tickets, portal, session.contact_id)
+    customer = await customer_of(tickets, portal, session)
+    reader = TicketAccess(tickets, portal, session.contact_id)
     try:
         with _publishing():
             message = await _desk(request).reply(
@@ -267,7 +269,7 @@ async def close(
     tickets: TicketViewBackend,
 ) -> JSONResponse:
     """Only when the portal allows customers to close tickets (`ticket_display.allow_close`)."""
-    reader = _Reader(tickets, portal, session.contact_id)
+    reader = TicketAccess(tickets, portal, session.contact_id)
     try:
         with _publishing():
             ticket = await _desk(request).close(portal.account_id, portal.view, ticket_id, reader)

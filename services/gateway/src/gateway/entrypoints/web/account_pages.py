@@ -29,7 +29,7 @@ from pydantic import ValidationError
 
 from ...adapters.rpc import RpcFailure
 from ...application.customer_portals import CustomerPortal
-from ..http.customer_auth import _quietly
+from ..http.customer_auth import quietly
 from ..http.customer_schemas import EmailBody
 from ..http.customer_session import (
     clear_session_cookie,
@@ -198,7 +198,7 @@ async def _email_request(request: Request, slug: str, kind: str) -> Response:
         else RequestPasswordReset(**scope, email=email, client_address=address)
     )
     try:
-        await _quietly(config, command)
+        await quietly(config, command)
     except RpcFailure as exc:
         if exc.error.code != "rate_limited":
             raise

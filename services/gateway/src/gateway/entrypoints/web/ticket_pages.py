@@ -21,7 +21,7 @@ from ...adapters.rpc import RpcFailure
 from ...application.customer_tickets import CloseNotAllowed, CustomerDesk, NotVisible
 from ...domain.support_form import FormClosed, FormRefused, check_new_ticket
 from ..http.customer_session import cookie_path
-from ..http.customer_tickets import _contact, _customer, _name, _Reader
+from ..http.customer_tickets import TicketAccess, contact_of, customer_of, display_name
 from .context import Page, backends, load_portal, load_session
 from .messages import FIELD_PROBLEMS
 from .routing import PageRoute
@@ -53,15 +53,15 @@ async def _member_page(request: Request, slug: str) -> Page | Response:
         login = f"{cookie_path(portal)}login?next={quote(target)}"
         return redirect(request, portal, login, Flash("login_needed"))
     _, tickets = backends(request)
-    contact = await _contact(tickets, portal, page.session.contact_id)
-    page.me = {"name": _name(contact), "email": contact.get("email")}
+    contact = await contact_of(tickets, portal, page.session.contact_id)
+    page.me = {"name": display_name(contact), "email": contact.get("email")}
     return page
 
 
-def _reader(page: Page) -> _Reader:
+def _reader(page: Page) -> TicketAccess:
     assert page.session is not None
     _, tickets = backends(page.request)
-    return _Reader(tickets, page.portal, page.session.contact_id)
+    return TicketAccess(tickets, page.portal, page.session.contact_id)
 
 
 def _desk(request: Request) -> CustomerDesk:
@@ -80,8 +80,8 @@ async def ticket_list(page: Page) -> Response:
     assert page.session is not None
     if page.me is None:
         _, tickets = backends(page.request)
-        contact = await _contact(tickets, page.portal, page.session.contact_id)
-        page.me = {"name": _name(contact), "email": contact.get("email")}
+        contact = await contact_of(tickets, page.portal, page.session.contact_id)
+        page.me = {"name": display_name(contact), "email": contact.get("email")}
     params = page.request.query_params
     status: StatusFilter = _pick(params.get("status"), STATUSES, "open")
     sort: SortKey = _pick(params.get("sort"), SORTS, "-updated_at")
@@ -154,7 +154,7 @@ async def create_ticket(request: Request, slug: str) -> Response:
         return redirect(request, page.portal, back, Flash(None, "error", typed, errors))
     _, tickets = backends(request)
     assert page.session is not None
-    customer = await _customer(tickets, page.portal, page.session)
+    customer = await customer_of(tickets, page.portal, page.session)
     ticket = await _desk(request).submit(
         page.portal.account_id, page.portal.view, customer, draft, _reader(page)
     )
@@ -198,7 +198,7 @@ async def reply(request: Request, slug: str, ticket_id: str) -> Response:
         return page.render("not_found.html", status=404)
     _, tickets = backends(request)
     assert page.session is not None
-    customer = await _customer(tickets, page.portal, page.session)
+    customer = await customer_of(tickets, page.portal, page.session)
     try:
         await _desk(request).reply(
             page.portal.account_id, customer, ticket_id, body.strip(), _reader(page)
