@@ -149,6 +149,7 @@ class EmbeddedPostgres:
         if self._server is None:
             return
         server, self._server = self._server, None
+        server.cleanup_mode = None  # stopped here: the library's exit hook has nothing left to do
         with contextlib.suppress(Exception):
             pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=server.system_user)
 
