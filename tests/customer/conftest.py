@@ -9,28 +9,17 @@ import itertools
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
 import httpx
-import nats
-import notifier.bootstrap
-import notifier.settings
-import portal_config.bootstrap
-import portal_config.settings
 import pytest
-import ticket_view.bootstrap
-import ticket_view.settings
 from devstack.mailsink import MailSink
 from devstack.testing import eventually
 from gateway.bootstrap import Running as GatewayRunning
-from gateway.bootstrap import start as start_gateway
-from gateway.settings import Settings as GatewaySettings
-from portal_contracts import Namespace
-from portal_contracts.config_rpc import SERVICE, EnsureAccount
-from portal_contracts.rpc import RpcReply
 
 KEY_A = "admin-key-acme-customer-0123"
 KEY_B = "admin-key-globex-customer-0123"
@@ -289,77 +278,32 @@ def _text(message: EmailMessage) -> str:
     return str(body.get_content()) if body is not None else ""
 
 
-async def _ensure_account(nats_url: str, namespace: Namespace, name: str, key: str) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        msg = await nc.request(
-            namespace.rpc(SERVICE, "account.ensure"),
-            EnsureAccount(name=name, api_key=key).model_dump_json().encode(),
-            timeout=5,
-        )
-        assert RpcReply.model_validate_json(msg.data).ok, msg.data
-    finally:
-        await nc.close()
-
-
 @pytest.fixture
 async def stack(
-    nats_url: str, namespace: Namespace, make_database: Callable[[str], str], mail_sink: MailSink
+    mail_sink: MailSink, run_services: Callable[..., AbstractAsyncContextManager[Any]]
 ) -> AsyncIterator[Stack]:
     skew = [timedelta(0)]
-    config = await portal_config.bootstrap.start(
-        portal_config.settings.Settings(
-            nats_url=nats_url,
-            database_url=make_database("pc"),
-            namespace=namespace.name,
-            outbox_poll_interval=0.05,
-            log_level="WARNING",
-        ),
-        clock=lambda: datetime.now(UTC) + skew[0],
-    )
-    view = await ticket_view.bootstrap.start(
-        ticket_view.settings.Settings(
-            nats_url=nats_url,
-            database_url=make_database("tv"),
-            namespace=namespace.name,
-            log_level="WARNING",
-        )
-    )
-    mailer = await notifier.bootstrap.start(
-        notifier.settings.Settings(
-            nats_url=nats_url,
-            database_url=make_database("nt"),
-            namespace=namespace.name,
-            smtp_url=mail_sink.url,
-            retry_base_seconds=0.1,
-            retry_max_seconds=0.3,
-            poll_interval_seconds=0.05,
-            rpc_timeout_seconds=1.0,
-            smtp_timeout_seconds=2.0,
-            sending_lease_seconds=10.0,
-            stop_grace_seconds=0.5,
-            log_level="WARNING",
-        )
-    )
-    gateway = await start_gateway(
-        GatewaySettings(
-            nats_url=nats_url,
-            namespace=namespace.name,
-            port=0,
-            portal_cache_seconds=0.2,
-            log_level="WARNING",
-        )
-    )
-    await _ensure_account(nats_url, namespace, "acme", KEY_A)
-    await _ensure_account(nats_url, namespace, "globex", KEY_B)
+    async with run_services(
+        portal_config={"outbox_poll_interval": 0.05, "log_level": "WARNING"},
+        config_overrides={"clock": lambda: datetime.now(UTC) + skew[0]},
+        ticket_view={"log_level": "WARNING"},
+        notifier={
+            "smtp_url": mail_sink.url,
+            "retry_base_seconds": 0.1,
+            "retry_max_seconds": 0.3,
+            "poll_interval_seconds": 0.05,
+            "rpc_timeout_seconds": 1.0,
+            "smtp_timeout_seconds": 2.0,
+            "sending_lease_seconds": 10.0,
+            "stop_grace_seconds": 0.5,
+            "log_level": "WARNING",
+        },
+        gateway={"portal_cache_seconds": 0.2, "log_level": "WARNING"},
+        accounts={"acme": KEY_A, "globex": KEY_B},
+    ) as services:
 
-    def client(key: str | None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=15)
+        def client(key: str | None) -> httpx.AsyncClient:
+            return services.client(key, timeout=15)
 
-    async with client(KEY_A) as a, client(KEY_B) as b, client(None) as anonymous:
-        yield Stack(gateway, Admin(a), Admin(b), mail_sink, anonymous, skew)
-    await gateway.stop()
-    await mailer.stop()
-    await view.stop()
-    await config.stop()
+        async with client(KEY_A) as a, client(KEY_B) as b, client(None) as anonymous:
+            yield Stack(services.gateway, Admin(a), Admin(b), mail_sink, anonymous, skew)

@@ -7,23 +7,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import nats
-import portal_config.bootstrap
-import portal_config.settings
 import pytest
-import ticket_view.bootstrap
-import ticket_view.settings
 from devstack.testing import eventually
-from gateway.bootstrap import start as start_gateway
-from gateway.settings import Settings as GatewaySettings
 from portal_contracts import Namespace
-from portal_contracts.config_rpc import SERVICE, EnsureAccount
-from portal_contracts.rpc import RpcReply
 
 KEY_A = "admin-key-acme-0123456789"
 KEY_B = "admin-key-globex-0123456789"
@@ -155,56 +147,21 @@ class Stack:
     namespace: Namespace
 
 
-async def _ensure_account(nats_url: str, namespace: Namespace, name: str, key: str) -> None:
-    nc = await nats.connect(nats_url)
-    try:
-        msg = await nc.request(
-            namespace.rpc(SERVICE, "account.ensure"),
-            EnsureAccount(name=name, api_key=key).model_dump_json().encode(),
-            timeout=5,
-        )
-        assert RpcReply.model_validate_json(msg.data).ok, msg.data
-    finally:
-        await nc.close()
-
-
 @pytest.fixture
 async def stack(
-    nats_url: str, namespace: Namespace, make_database: Callable[[str], str]
+    nats_url: str,
+    namespace: Namespace,
+    run_services: Callable[..., AbstractAsyncContextManager[Any]],
 ) -> AsyncIterator[Stack]:
-    config = await portal_config.bootstrap.start(
-        portal_config.settings.Settings(
-            nats_url=nats_url,
-            database_url=make_database("pc"),
-            namespace=namespace.name,
-            outbox_poll_interval=0.05,
-        )
-    )
-    view = await ticket_view.bootstrap.start(
-        ticket_view.settings.Settings(
-            nats_url=nats_url, database_url=make_database("tv"), namespace=namespace.name
-        )
-    )
-    gateway = await start_gateway(
-        GatewaySettings(
-            nats_url=nats_url,
-            namespace=namespace.name,
-            port=0,
-            required_services=["portal-config", "ticket-view"],
-        )
-    )
-    await _ensure_account(nats_url, namespace, "acme", KEY_A)
-    await _ensure_account(nats_url, namespace, "globex", KEY_B)
-
-    def client(key: str | None) -> httpx.AsyncClient:
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        return httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=10)
-
-    async with client(KEY_A) as a, client(KEY_B) as b, client(None) as anonymous:
-        yield Stack(Admin(a), Admin(b), anonymous, nats_url, namespace)
-    await gateway.stop()
-    await view.stop()
-    await config.stop()
+    async with run_services(
+        portal_config={"outbox_poll_interval": 0.05},
+        ticket_view={},
+        gateway={"required_services": ["portal-config", "ticket-view"]},
+        accounts={"acme": KEY_A, "globex": KEY_B},
+    ) as services:
+        client = services.client
+        async with client(KEY_A) as a, client(KEY_B) as b, client(None) as anonymous:
+            yield Stack(Admin(a), Admin(b), anonymous, nats_url, namespace)
 
 
 @pytest.fixture
