@@ -95,6 +95,80 @@ async def bare_fetch_ack(nc: Any, ns: Namespace, total: int) -> dict[str, float]
     return out
 
 
+CLOCK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu(pid: int | None) -> float:
+    """CPU seconds of a process and its children, live ones and reaped ones (PostgreSQL
+    backends, NATS): robust where wall-clock throughput on a shared machine is not."""
+    if pid is None:
+        return 0.0
+
+    def stat(p: int | str) -> list[str]:
+        text = Path(f"/proc/{p}/stat").read_text()
+        return text[text.rindex(")") + 2 :].split()
+
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = stat(entry.name)
+        except OSError:
+            continue
+        if int(entry.name) == pid:
+            total += sum(int(v) for v in fields[11:15])
+        elif int(fields[1]) == pid:
+            total += sum(int(v) for v in fields[11:13])
+    return total / CLOCK
+
+
+def workers_cpu() -> float:
+    """CPU seconds of this process's live multiprocessing workers (the projector's)."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+            fields = text[text.rindex(")") + 2 :].split()
+            if int(fields[1]) != os.getpid():
+                continue
+            if b"multiprocessing" not in (entry / "cmdline").read_bytes():
+                continue
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:13]) / CLOCK
+    return total
+
+
+class CpuMeter:
+    """CPU seconds spent by this process and by the database and NATS servers in a phase."""
+
+    def __init__(self) -> None:
+        self._start = self._now()
+
+    @staticmethod
+    def _now() -> tuple[float, float, float]:
+        import resource
+
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+        mine = own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime
+        return mine + workers_cpu(), tree_cpu(PIDS.get("pg")), tree_cpu(PIDS.get("nats"))
+
+    def per_event(self, events: int) -> dict[str, float]:
+        now = self._now()
+        names = ("ticket_view", "postgres", "nats")
+        return {
+            f"{name}_cpu_us_per_event": round(1e6 * (b - a) / max(events, 1), 1)
+            for name, a, b in zip(names, self._start, now, strict=True)
+        }
+
+
+PIDS: dict[str, int | None] = {}
+
+
 def load() -> str:
     """The 1/5/15-minute load averages: the machine is shared, figures need them next to them."""
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
@@ -142,6 +216,7 @@ async def project(settings: Settings, total: int) -> dict[str, float]:
     await drop_schema(conn)
     await conn.close()
     load_before = load()
+    meter = CpuMeter()
     started = time.perf_counter()
     running = await start(settings.model_copy(update={"rpc_enabled": False}))
     try:
@@ -156,6 +231,7 @@ async def project(settings: Settings, total: int) -> dict[str, float]:
         "batch_size": settings.batch_size,
         "load_before": load_before,
         "load_after": load(),
+        **meter.per_event(total),
     }
 
 
@@ -341,9 +417,11 @@ async def main() -> None:
     if not nats_url:
         servers.append(NatsServer(tmp / "nats").start())
         nats_url = servers[-1].url
+        PIDS["nats"] = servers[-1].process.pid
     if not admin_url:
         servers.append(EmbeddedPostgres(tmp / "pg").start())
         admin_url = servers[-1].url
+        PIDS["pg"] = servers[-1].pid
     name = f"tvbench_{uuid.uuid4().hex[:8]}"
     url = create_database(admin_url, name)
     ns = Namespace(f"tvb{uuid.uuid4().hex[:8]}")
@@ -374,8 +452,13 @@ async def main() -> None:
         results["projection"] = await project(settings, total)
         print("projection", results["projection"], flush=True)
         load_before = load()
+        meter = CpuMeter()
         results["rebuild"] = await rebuild(settings, timeout=7200)
-        results["rebuild"].update(load_before=load_before, load_after=load())
+        results["rebuild"].update(
+            load_before=load_before,
+            load_after=load(),
+            **meter.per_event(results["rebuild"]["events"]),
+        )
         results["ratios"] = ratios(results)
         print("ratios", results["ratios"], flush=True)
         print("rebuild", results["rebuild"], flush=True)
@@ -391,9 +474,10 @@ async def main() -> None:
             measured = await latency(settings, rate, ARGS.seconds)
             results["list_latency"].append(measured)
             print("list_latency", measured, flush=True)
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(json.dumps(results, indent=2, default=str) + "\n")
-        print(f"wrote {RESULTS}")
+        out = Path(ARGS.out) if ARGS.out else RESULTS
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"wrote {out}")
     finally:
         if ARGS.keep:
             print(f"kept database {url} and namespace {ns.name}")
@@ -416,6 +500,7 @@ if __name__ == "__main__":
     parser.add_argument("--record", action="store_true", help="with --reuse: add to results")
     parser.add_argument("--reuse", nargs=2, metavar=("DATABASE_URL", "NAMESPACE"))
     parser.add_argument("--batch-size", type=int, default=5000, help="projector batch size")
+    parser.add_argument("--out", help=f"results file instead of {RESULTS.name}")
     parser.add_argument("--processes", type=int, default=1, help="ticket-view RPC processes")
     ARGS = parser.parse_args()
     asyncio.run(main())
