@@ -78,8 +78,11 @@ def start_projectors(
     ns: Namespace,
     settings: Settings,
     after_commit: AfterCommit | None = None,
+    staged: bool = False,
 ) -> None:
-    """Also makes the process's garbage collector lazier: a projector keeps thousands of
+    """`staged` (rebuild): the CRM projection writes to the staging tables.
+
+    Also makes the process's garbage collector lazier: a projector keeps thousands of
     messages in flight and allocates several objects per event, so with the default
     thresholds full collections over the live heap cost ~15% of the projection's CPU."""
     gc.set_threshold(*GC_THRESHOLDS)
@@ -93,6 +96,7 @@ def start_projectors(
             running.metrics,
             batch_size=settings.batch_size,
             after_commit=after_commit,
+            staged=staged and spec.name == CRM,
         )
         running.projectors[spec.name] = projector
         running.tasks.append(asyncio.create_task(projector.run(), name=f"project-{spec.name}"))

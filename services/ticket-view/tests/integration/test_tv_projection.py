@@ -8,7 +8,41 @@ import json
 
 import nats
 from ticket_view.bootstrap import start
+from ticket_view.entrypoints.projector import Projector
 from ticket_view.entrypoints.rebuild import rebuild
+
+
+async def _worker_up(running, timeout: float = 30.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not all(p.worker_up() for p in running.projectors.values()):
+            await asyncio.sleep(0.05)
+
+
+def _late_scenario(events):
+    """Out of order: associations before their entities, older events after newer ones
+    (tombstones must win), ties on occurred_at broken by event_id."""
+    tie_a = events.ticket("t8", at=500, subject="tie a")
+    tie_b = events.ticket("t8", at=500, subject="tie b")
+    late = events.link_company("t7", "co2", at=400)
+    return [
+        tie_b,
+        events.ticket_deleted("t5"),
+        events.link_company("t3", "co", on=False),
+        events.link_contact("t7", "c7"),
+        events.link_company("t7", "co2"),
+        events.ticket("t7", status="closed"),
+        events.contact("c7"),
+        events.company("co2"),
+        events.contact_deleted("c2"),
+        events.ticket("t5", at=1, subject="older, after the deletion"),
+        events.link_company("t3", "co", at=2),
+        events.contact("c1", "co", at=3, firstname="Older"),
+        events.company_deleted("co2", at=450),
+        late,
+        events.link_contact("t8", "c7"),
+        events.message("t7", "m3", "late message", at=5),
+        tie_a,
+    ]
 
 
 def _scenario(events):
@@ -27,7 +61,12 @@ def _scenario(events):
     ]
 
 
-async def test_poison_messages_are_parked_and_the_stream_moves_on(tv, events, portal_events):
+async def test_poison_messages_are_parked_and_the_stream_moves_on(
+    tv, events, portal_events, monkeypatch
+):
+    """Batches are prepared in the worker process here: poison found there is parked too."""
+    monkeypatch.setattr(Projector, "inline_below", 1)
+    await _worker_up(tv.running)
     p = portal_events("acc", "p")
     good = events.ticket("t1")
     bad_version = {**events.ticket("t2"), "schema_version": 2}
@@ -123,29 +162,48 @@ async def test_a_crash_between_commit_and_ack_loses_and_doubles_nothing(
 
 
 async def test_rebuild_yields_the_incrementally_built_model(
-    tv_settings, namespace, events, portal_events, harness_for, dump
+    tv_settings, namespace, events, portal_events, harness_for, dump, monkeypatch
 ):
+    """Incrementally: small batches prepared in the worker process, merged one by one.
+    Rebuilt: every change staged, last-writer-wins resolved once at the end."""
     Harness = harness_for
     tv_settings = tv_settings.model_copy(update={"batch_size": 7})
+    monkeypatch.setattr(Projector, "inline_below", 1)
     running = await start(tv_settings)
     nc = await nats.connect(tv_settings.nats_url)
     try:
+        await _worker_up(running)
         harness = Harness(running, nc, namespace, tv_settings)
         p = portal_events("acc", "p")
         await harness.publish_portal(
             [p.created(), p.visibility("company"), p.display(pipelines=["support"])]
         )
-        scenario = _scenario(events)
+        scenario = _scenario(events) + _late_scenario(events)
         for chunk in range(0, len(scenario), 4):
             await harness.publish_crm("acc", scenario[chunk : chunk + 4])
             await asyncio.sleep(0.01)
         await harness.publish_raw(harness.ns.crm_subject("acc", "x"), b"poison")
+        duplicate = scenario[-4]
+        await harness.publish_raw(
+            harness.ns.crm_subject("acc", duplicate["type"]),
+            json.dumps({"account_id": "acc", "event": duplicate}).encode(),
+        )
         await harness.synced()
         await running.stop()
         incremental = dump(tv_settings.database_url)
+        scenario_ids = {
+            e["data"]["subject"]: e["event_id"]
+            for e in scenario
+            if e["type"] == "ticket.upserted" and e["data"]["ticket_id"] == "t8"
+        }
 
-        report = await rebuild(tv_settings.model_copy(update={"batch_size": 1000}))
-        assert report["events"] == len(scenario) + 3
+        assert incremental["ticket_contacts"] and incremental["projection_positions"]
+        by_id = {row[1]: row for row in incremental["tickets"]}
+        assert by_id["t5"][-3] is True, "the late older upsert did not resurrect the ticket"
+        assert by_id["t8"][2] == max(("tie a", "tie b"), key=lambda s: scenario_ids[s])
+
+        report = await rebuild(tv_settings.model_copy(update={"batch_size": 5}))
+        assert report["events"] == len(scenario) + 1 + 3
         assert dump(tv_settings.database_url) == incremental
     finally:
         await nc.close()

@@ -187,6 +187,50 @@ def merge_sql(tables: Iterable[str]) -> str:
     return ";\n".join(statements)
 
 
+def _resolve_sql(table: str) -> str:
+    keys = ", ".join(ch.KEY_COLUMNS[table])
+    columns = _columns(table)
+    latest = (
+        f"SELECT DISTINCT ON ({keys}) {', '.join(columns)} FROM stage_{table} "
+        f"ORDER BY {keys}, occurred_at DESC, event_id DESC, staged"
+    )
+    targets = list(columns)
+    selected = [f"x.{c}" for c in columns]
+    source = f"({latest}) x"
+    if table in ASSOCIATIONS:
+        targets += _COPY_COLUMNS
+        selected.append(_COPY_VALUES)
+        source += (
+            " LEFT JOIN tickets t ON t.account_id = x.account_id AND t.ticket_id = x.ticket_id"
+        )
+    return f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM {source}"
+
+
+_RESOLVE = [_resolve_sql(table) for table in ORDER]
+
+
+async def stage_changes(
+    conn: AsyncConnection,
+    by_table: dict[str, list[ch.Change]],
+    encoded: dict[str, bytes] | None = None,
+) -> None:
+    """Rebuild: a batch's winners COPied as they are into the staging tables."""
+    payloads = encoded if encoded is not None else encode_changes(by_table)
+    for table, payload in payloads.items():
+        async with conn.cursor().copy(copy_sql(table, f"stage_{table}")) as copy:
+            await copy.write(payload)
+
+
+async def resolve_staged(conn: AsyncConnection) -> None:
+    """The staged changes into the (empty) tables, last-writer-wins per key once for all:
+    the latest (occurred_at, event_id), among equals the first replayed, exactly the row the
+    incremental merges keep; tombstones stay rows. Tickets go in before the associations,
+    which copy their list fields. Runs inside the caller's transaction."""
+    await conn.execute("SET LOCAL work_mem = '256MB'")
+    for statement in _RESOLVE:
+        await conn.execute(statement)
+
+
 async def write_changes(
     conn: AsyncConnection,
     by_table: dict[str, list[ch.Change]],

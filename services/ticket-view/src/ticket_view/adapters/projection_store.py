@@ -1,7 +1,9 @@
 """Write side of the read model: portal field groups, tracking positions, the batch store.
 
-CRM rows are written by `crm_writer`. Portal updates are few: their winners are passed as
-column arrays and `unnest`ed; a field group only moves to a strictly higher aggregate version.
+CRM rows are written by `crm_writer`; during a rebuild they are staged instead (with their
+tracking position in `stage_positions`) and resolved into the tables once at the end.
+Portal updates are few: their winners are passed as column arrays and `unnest`ed; a field
+group only moves to a strictly higher aggregate version.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from psycopg import AsyncConnection
 
 from ..domain import changes as ch
 from ..domain import portals as pt
-from .crm_writer import prepare_session, write_changes
+from .crm_writer import prepare_session, stage_changes, write_changes
 
 _BOOL = frozenset({"deleted", "associated", "public"})
 _TIME = frozenset({"created_at", "updated_at", "occurred_at"})
@@ -66,43 +68,67 @@ async def write_portal_updates(
         await conn.execute(_PORTAL[group], arrays)
 
 
-async def read_position(conn: AsyncConnection, projection: str) -> int:
-    cur = await conn.execute(
-        "SELECT stream_seq FROM projection_positions WHERE projection = %s", (projection,)
-    )
+POSITIONS = "projection_positions"
+STAGED_POSITIONS = "stage_positions"
+
+
+async def read_position(conn: AsyncConnection, projection: str, table: str = POSITIONS) -> int:
+    cur = await conn.execute(f"SELECT stream_seq FROM {table} WHERE projection = %s", (projection,))
     row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def write_position(conn: AsyncConnection, projection: str, stream_seq: int) -> None:
+async def write_position(
+    conn: AsyncConnection, projection: str, stream_seq: int, table: str = POSITIONS
+) -> None:
     await conn.execute(
-        "INSERT INTO projection_positions (projection, stream_seq) VALUES (%s, %s) "
+        f"INSERT INTO {table} (projection, stream_seq) VALUES (%s, %s) "
         "ON CONFLICT (projection) DO UPDATE SET stream_seq = excluded.stream_seq",
         (projection, stream_seq),
     )
 
 
+async def publish_staged_positions(conn: AsyncConnection) -> None:
+    """The staged tracking positions become the real ones (with the resolved rows)."""
+    await conn.execute(
+        f"INSERT INTO {POSITIONS} (projection, stream_seq) "
+        f"SELECT projection, stream_seq FROM {STAGED_POSITIONS} "
+        "ON CONFLICT (projection) DO UPDATE SET stream_seq = excluded.stream_seq"
+    )
+
+
 class PgProjectionTx:
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, staged: bool):
         self._conn = conn
+        self._staged = staged
+        self._positions = STAGED_POSITIONS if staged else POSITIONS
 
     async def position(self, projection: str) -> int:
-        return await read_position(self._conn, projection)
+        return await read_position(self._conn, projection, self._positions)
 
     async def write(self, plan: Any) -> None:
-        await write_changes(self._conn, plan.changes, plan.encoded)
+        if self._staged:
+            await stage_changes(self._conn, plan.changes, plan.encoded)
+        else:
+            await write_changes(self._conn, plan.changes, plan.encoded)
         await write_portal_updates(self._conn, plan.portal_updates)
 
     async def set_position(self, projection: str, stream_seq: int) -> None:
-        await write_position(self._conn, projection, stream_seq)
+        await write_position(self._conn, projection, stream_seq, self._positions)
 
 
 class PgProjectionStore:
-    """One dedicated connection; each batch is one transaction on it."""
+    """One dedicated connection; each batch is one transaction on it. `staged` (rebuild):
+    CRM changes and the position go to the staging tables."""
 
-    def __init__(self, conn: AsyncConnection):
+    def __init__(self, conn: AsyncConnection, staged: bool = False):
         self._conn = conn
         self._ready = False
+        self.staged = staged
+
+    async def stored_position(self, projection: str) -> int:
+        table = STAGED_POSITIONS if self.staged else POSITIONS
+        return await read_position(self._conn, projection, table)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[PgProjectionTx]:
@@ -110,4 +136,4 @@ class PgProjectionStore:
             await prepare_session(self._conn)
             self._ready = True
         async with self._conn.transaction():
-            yield PgProjectionTx(self._conn)
+            yield PgProjectionTx(self._conn, self.staged)

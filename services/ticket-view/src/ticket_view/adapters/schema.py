@@ -90,6 +90,21 @@ CREATE INDEX IF NOT EXISTS ticket_companies_by_created
 """
 
 
+STAGED = ("contacts", "companies", "tickets", "ticket_contacts", "ticket_companies", "messages")
+STAGING = (*(f"stage_{t}" for t in STAGED), "stage_positions")
+
+STAGING_DDL = "".join(
+    f"CREATE UNLOGGED TABLE IF NOT EXISTS stage_{t} "
+    f"(LIKE {t} INCLUDING DEFAULTS, staged bigint GENERATED ALWAYS AS IDENTITY);\n"
+    for t in STAGED
+) + (
+    "CREATE UNLOGGED TABLE IF NOT EXISTS stage_positions "
+    "(projection text PRIMARY KEY, stream_seq bigint NOT NULL);"
+)
+"""Rebuild staging: every CRM change as it is replayed (no keys, no WAL), resolved into the
+real tables once at the end; `staged` is the replay order, the last tie-breaker."""
+
+
 async def create_schema(conn: AsyncConnection, *, indexes: bool = True) -> None:
     """Idempotent: safe at every start and from several processes. `indexes=False` (rebuild)
     leaves out the secondary indexes, which `create_indexes` builds afterwards in one pass."""
@@ -109,4 +124,14 @@ async def create_indexes(conn: AsyncConnection) -> None:
 async def drop_schema(conn: AsyncConnection) -> None:
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
-        await conn.execute("DROP TABLE IF EXISTS " + ", ".join(TABLES))
+        await conn.execute("DROP TABLE IF EXISTS " + ", ".join((*STAGING, *TABLES)))
+
+
+async def create_staging(conn: AsyncConnection) -> None:
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(7315002)")
+        await conn.execute(STAGING_DDL)
+
+
+async def drop_staging(conn: AsyncConnection) -> None:
+    await conn.execute("DROP TABLE IF EXISTS " + ", ".join(STAGING))

@@ -1,10 +1,13 @@
 """The projector: pulls a stream in batches and applies each batch in one transaction.
 
 Order per batch: apply (rows + tracking position, one transaction) → commit → ack the last
-message (the consumer acks ALL up to it). Batches are pipelined: the next batch is fetched,
-parsed, collapsed and encoded while the previous one is written; writes and acks stay
-strictly in order. A crash between commit and ack loses nothing and doubles nothing: at
-restart the consumer is recreated from the stored position.
+message (the consumer acks ALL up to it). Batches are pipelined: the next batch is parsed,
+collapsed and encoded in a worker process while the previous one is written, so that the
+event loop stays free for the database's and NATS's round trips and the two cores work at
+once; writes and acks stay strictly in order. A small batch (the live case: freshness) is
+prepared inline, where the round trip to the worker would cost more than it saves.
+A crash between commit and ack loses nothing and doubles nothing: at restart the consumer
+is recreated from the stored position.
 Only one projector per projection runs at a time (a PostgreSQL advisory lock).
 """
 
@@ -12,7 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+import gc
+import multiprocessing
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -24,7 +31,7 @@ from psycopg import AsyncConnection
 from ..adapters import db
 from ..adapters.crm_writer import encode_changes
 from ..adapters.jetstream import NatsDeadLetters, PullFeed, start_consumer_at
-from ..adapters.projection_store import PgProjectionStore, read_position
+from ..adapters.projection_store import PgProjectionStore
 from ..application.projection import (
     BatchResult,
     Plan,
@@ -60,6 +67,30 @@ def _stream_seq(msg: Msg) -> int:
     return int(msg.metadata.sequence.stream)
 
 
+def prepare_plan(planner: Planner, batch: Sequence[StreamMessage]) -> Plan:
+    """Parse, collapse and encode one batch (in the worker process or inline).
+
+    Only the COPY payloads leave a worker: the row changes they encode would cost as much to
+    pickle as to build."""
+    plan = planner(batch)
+    plan.encoded = encode_changes(plan.changes)
+    return plan
+
+
+def _for_transfer(planner: Planner, batch: Sequence[StreamMessage]) -> Plan:
+    plan = prepare_plan(planner, batch)
+    plan.changes = {}
+    return plan
+
+
+def _worker_init(thresholds: tuple[int, int, int]) -> None:
+    gc.set_threshold(*thresholds)
+
+
+def _ready() -> bool:
+    return True
+
+
 class LoggedDeadLetters:
     """Parks, logs and counts every poison message."""
 
@@ -82,6 +113,9 @@ class LoggedDeadLetters:
 
 
 class Projector:
+    inline_below = 256
+    """Batches smaller than this are prepared inline, not in the worker process."""
+
     def __init__(
         self,
         spec: ProjectionSpec,
@@ -91,6 +125,8 @@ class Projector:
         metrics: Metrics,
         batch_size: int = 1000,
         after_commit: AfterCommit | None = None,
+        worker: bool = True,
+        staged: bool = False,
     ):
         self.spec = spec
         self._nc = nc
@@ -103,43 +139,79 @@ class Projector:
         self.position = 0
         self.applied = 0
         self._moved = asyncio.Event()
+        self._use_worker = worker
+        self._staged = staged
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_ready: Future[bool] | None = None
 
     async def run(self) -> None:
         """Runs until cancelled; restarts from the stored position after any failure."""
         delay = 0.2
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("projection_failed", projection=self.spec.name, retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+        if self._use_worker:
+            self._start_worker()
+        try:
+            while True:
+                try:
+                    await self._run_once()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    log.exception("projection_failed", projection=self.spec.name, retry_in=delay)
+                    if isinstance(exc, BrokenProcessPool):
+                        self._start_worker()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 5.0)
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+
+    def _start_worker(self) -> None:
+        """One spawned worker process (fork is unsafe next to the event loop's threads); it
+        starts in the background and is used once it answers."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = ProcessPoolExecutor(
+            1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_worker_init,
+            initargs=(gc.get_threshold(),),
+        )
+        self._pool_ready = self._pool.submit(_ready)
 
     async def _run_once(self) -> None:
         conn = await db.connect(self._url, autocommit=True)
         feed: PullFeed | None = None
         try:
             await self._lock(conn)
-            self.position = await read_position(conn, self.spec.name)
+            store = PgProjectionStore(conn, staged=self._staged)
+            self.position = await store.stored_position(self.spec.name)
             await start_consumer_at(
                 self._js, self.spec.stream, self.spec.durable, self.position, 4 * self._batch
             )
             feed = PullFeed(self._nc, self.spec.stream, self.spec.durable, self._batch)
             await feed.start()
-            log.info("projection_started", projection=self.spec.name, position=self.position)
-            store = PgProjectionStore(conn)
+            log.info(
+                "projection_started",
+                projection=self.spec.name,
+                position=self.position,
+                staged=self._staged,
+            )
             writing: asyncio.Task[None] | None = None
             try:
                 while True:
                     messages = await feed.take(timeout=1.0 if writing is None else 0.0)
-                    prepared = self._prepare(messages) if messages else None
+                    preparing = self._prepare(messages) if messages else None
                     if writing is not None:
                         await writing
                         writing = None
-                    if prepared is not None:
-                        writing = asyncio.create_task(self._apply(store, messages, *prepared))
+                    if preparing is not None:
+                        batch, plan, started = preparing
+                        if not isinstance(plan, Plan):
+                            plan = await plan
+                        writing = asyncio.create_task(
+                            self._apply(store, messages, batch, plan, started)
+                        )
             finally:
                 if writing is not None and not writing.done():
                     writing.cancel()
@@ -156,13 +228,22 @@ class Projector:
             "SELECT pg_advisory_lock(hashtext(%s))", (f"ticket-view:{self.spec.name}",)
         )
 
-    def _prepare(self, messages: list[Msg]) -> tuple[list[StreamMessage], Plan, float]:
-        """Parsed and collapsed ahead: runs while the previous batch is being written."""
+    def _prepare(
+        self, messages: list[Msg]
+    ) -> tuple[list[StreamMessage], Plan | asyncio.Future[Plan], float]:
+        """Parsed, collapsed and encoded ahead, while the previous batch is being written: in
+        the worker process when it is up and the batch is large, else inline."""
         started = perf_counter()
         batch = [StreamMessage(_stream_seq(m), m.subject, m.data) for m in messages]
-        plan = self.spec.planner(batch)
-        plan.encoded = encode_changes(plan.changes)
-        return batch, plan, started
+        if self._pool is None or not self.worker_up() or len(batch) < self.inline_below:
+            return batch, prepare_plan(self.spec.planner, batch), started
+        loop = asyncio.get_running_loop()
+        work = loop.run_in_executor(self._pool, _for_transfer, self.spec.planner, batch)
+        return batch, work, started
+
+    def worker_up(self) -> bool:
+        ready = self._pool_ready
+        return ready is not None and ready.done() and ready.exception() is None
 
     async def _apply(
         self,

@@ -1,20 +1,34 @@
 """Rebuild: drop the read model, recreate it and replay both streams from the start.
 
-The replay runs the very projectors the service runs (batches, last-writer-wins, tracking
-positions), so the result is identical to the incrementally built model. Stop the service
-first: the rebuild refuses to run while a projector holds its lock.
+The replay runs the very projectors the service runs (batches, parsing, poison handling,
+tracking positions), except that the CRM projection stages every batch's changes (COPY into
+unlogged tables without keys) instead of merging them; once the stream is replayed, one
+transaction resolves last-writer-wins per key for all of them, fills the tables and sets the
+positions. The result is identical to the incrementally built model; a rebuild that dies
+midway leaves empty tables without positions, which the service simply replays. Stop the
+service first: the rebuild refuses to run while a projector holds its lock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from time import perf_counter
 from typing import Any
 
 import structlog
 
 from ..adapters import db
-from ..adapters.schema import TABLES, create_indexes, create_schema, drop_schema
+from ..adapters.crm_writer import resolve_staged
+from ..adapters.projection_store import publish_staged_positions
+from ..adapters.schema import (
+    TABLES,
+    create_indexes,
+    create_schema,
+    create_staging,
+    drop_schema,
+    drop_staging,
+)
 from ..observability import Metrics
 from ..settings import Settings
 
@@ -39,6 +53,16 @@ async def _assert_idle(url: str, names: list[str]) -> None:
         await conn.close()
 
 
+async def _stop_projectors(running: Any) -> None:
+    """Before resolving: nothing may be staged after it (the positions move with the rows)."""
+    for task in running.tasks:
+        task.cancel()
+    for task in running.tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    running.tasks.clear()
+
+
 async def _vacuum(url: str) -> float:
     """Fresh statistics and visibility maps, so the rebuilt model serves good plans and
     index-only scans at once instead of after autovacuum catches up."""
@@ -52,8 +76,18 @@ async def _vacuum(url: str) -> float:
     return perf_counter() - started
 
 
+async def _resolve(conn: Any) -> float:
+    started = perf_counter()
+    async with conn.transaction():
+        await resolve_staged(conn)
+        await publish_staged_positions(conn)
+    await drop_staging(conn)
+    return perf_counter() - started
+
+
 async def rebuild(settings: Settings, timeout: float = 3600.0) -> dict[str, Any]:
-    """→ {events, seconds, events_per_second, index_seconds, vacuum_analyze_seconds, positions}.
+    """→ {events, seconds, events_per_second, resolve_seconds, index_seconds,
+    vacuum_analyze_seconds, positions}.
 
     The secondary indexes are built once after the replay (included in `seconds`) instead of
     being maintained row by row; the primary keys stay, the merges need them."""
@@ -72,11 +106,14 @@ async def rebuild(settings: Settings, timeout: float = 3600.0) -> dict[str, Any]
         try:
             await drop_schema(conn)
             await create_schema(conn, indexes=False)
+            await create_staging(conn)
             started = perf_counter()
-            start_projectors(running, ns, settings)
+            start_projectors(running, ns, settings, staged=True)
             await asyncio.gather(
                 *(running.projectors[name].wait_for(seq, timeout) for name, seq in targets.items())
             )
+            await _stop_projectors(running)
+            resolve_seconds = await _resolve(conn)
             replayed = perf_counter()
             await create_indexes(conn)
             index_seconds = perf_counter() - replayed
@@ -91,6 +128,7 @@ async def rebuild(settings: Settings, timeout: float = 3600.0) -> dict[str, Any]
         "events": events,
         "seconds": round(seconds, 3),
         "events_per_second": round(events / seconds, 1) if seconds > 0 else None,
+        "resolve_seconds": round(resolve_seconds, 3),
         "index_seconds": round(index_seconds, 3),
         "vacuum_analyze_seconds": round(vacuum_seconds, 3),
         "positions": targets,
