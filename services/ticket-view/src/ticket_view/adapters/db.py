@@ -19,12 +19,14 @@ async def connect(url: str, *, autocommit: bool = False) -> AsyncConnection:
 
 
 async def open_pool(url: str, min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
+    """Query connections run in UTC: timestamps leave them as UTC datetimes, which the RPC
+    encoder writes as `...Z` without converting them."""
     pool = AsyncConnectionPool(
         libpq_url(url),
         min_size=min_size,
         max_size=max_size,
         open=False,
-        kwargs={"autocommit": True},
+        kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
     )
     await pool.open(wait=True, timeout=30)
     return pool

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any
 
+import orjson
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
@@ -50,7 +51,13 @@ def _json_default(value: Any) -> Any:
 
 
 def _encode(reply: dict[str, Any]) -> bytes:
-    return json.dumps(reply, default=_json_default, separators=(",", ":")).encode()
+    """Compact JSON, datetimes as UTC `...Z`. orjson writes an aware datetime with its own
+    offset, so the read model's connections run in UTC (`adapters.db.open_pool`); what
+    orjson refuses (an integer beyond 64 bits in CRM properties) goes the standard way."""
+    try:
+        return orjson.dumps(reply, option=orjson.OPT_UTC_Z)
+    except orjson.JSONEncodeError:
+        return json.dumps(reply, default=_json_default, separators=(",", ":")).encode()
 
 
 def _failure(error: RpcError) -> dict[str, Any]:
