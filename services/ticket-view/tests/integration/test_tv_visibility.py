@@ -196,3 +196,29 @@ async def test_tenants_never_mix(tv, events, portal_events):
     assert reply["error"]["code"] == "not_found"
     contact = await tv.ok("contacts.get", account_id="a1", contact_id="c")
     assert contact["company"] == {"id": "co", "name": "Co co"}
+
+
+async def test_a_rule_change_shows_in_the_very_next_list(world, portal_events):
+    """The service remembers a portal's rules between lists; nothing tells it of a change
+    (the projector does not touch that memory, and may run in another process), yet the next
+    list after the change is projected follows the new rules."""
+    tv = world
+    p = portal_events("acc", "p-switch")
+    await tv.publish_portal([p.created(), p.visibility("company")])
+    await tv.synced()
+    for _ in range(2):
+        assert await tv.visible("acc", "p-switch", "silver") == {"t2", "t3", "t4"}
+
+    steps: list[tuple[dict, set[str]]] = [
+        (p.visibility("own"), {"t4"}),
+        (p.visibility("company"), {"t2", "t3", "t4"}),
+        (p.display(pipelines=["billing"]), set()),
+        (p.display(pipelines=["support"]), {"t2", "t3", "t4"}),
+        (p.visibility("company_for_some", GOLD), {"t4"}),
+        (p.visibility("company"), {"t2", "t3", "t4"}),
+    ]
+    for event, expected in steps:
+        await tv.publish_portal([event])
+        await tv.synced()
+        for _ in range(2):
+            assert await tv.visible("acc", "p-switch", "silver") == expected, event["data"]

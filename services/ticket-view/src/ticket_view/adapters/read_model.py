@@ -5,10 +5,17 @@ reach includes a company, that company's associated tickets. Association rows ca
 their ticket's list fields, so each side is read from a partial index in sort order, keyset
 first, and stops after `limit` rows; only the final page joins `tickets`. SQL text is built
 per query shape so each shape gets its own prepared statement and plan.
+
+`page` reads a list in one round trip: with the portal's rules as this process last read them
+(`context` remembers them per portal with their versions), the statement reads the contact's
+reach and the page together, and also the rules' current versions; when those moved on the
+page is thrown away and the caller reads the context afresh. So a stale memory costs a second
+round trip, never a stale answer — whichever process projects the changes.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 from portal_contracts.portal import TicketDisplay, Visibility
@@ -34,13 +41,13 @@ def escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _branch(query: TicketQuery, table: str, who: str, param: str, own: str) -> str:
+def _branch(query: TicketQuery, table: str, who: str, value: str, own: str) -> str:
     """One side of the visible set, read in index order, at most `limit` rows."""
     key = f"a.t_{query.sort_column}"
     direction = "DESC" if query.descending else "ASC"
     conditions = [
         "a.account_id = %(account_id)s",
-        f"a.{who} = %({param})s",
+        f"a.{who} = {value}",
         "a.associated",
         "a.live",
     ]
@@ -66,15 +73,21 @@ def _branch(query: TicketQuery, table: str, who: str, param: str, own: str) -> s
     )
 
 
-def list_sql(query: TicketQuery) -> str:
+def list_sql(
+    query: TicketQuery, contact: str = "%(contact_id)s", company: str | None = None
+) -> str:
     """Top `limit` of (own + company) by the sort key: each side contributes at most `limit`
-    rows in index order, duplicates (own and company) merge, then the page joins tickets."""
-    parts = [_branch(query, "ticket_contacts", "contact_id", "contact_id", "true")]
-    if query.reach.company_id is not None:
-        parts.append(_branch(query, "ticket_companies", "company_id", "company_id", "false"))
+    rows in index order, duplicates (own and company) merge, then the page joins tickets.
+    `contact`/`company` are the SQL of the reach (parameters unless given); `v.k` is the
+    sort key."""
+    parts = [_branch(query, "ticket_contacts", "contact_id", contact, "true")]
+    if company is None and query.reach.company_id is not None:
+        company = "%(company_id)s"
+    if company is not None:
+        parts.append(_branch(query, "ticket_companies", "company_id", company, "false"))
     direction = "DESC" if query.descending else "ASC"
     return (
-        f"SELECT {_LIST_COLUMNS}, {_properties(query)}, v.own FROM ("
+        f"SELECT {_LIST_COLUMNS}, {_properties(query)}, v.own, v.k FROM ("
         f"SELECT ticket_id, k, bool_or(own) AS own FROM ({' UNION ALL '.join(parts)}) u "
         f"GROUP BY ticket_id, k ORDER BY k {direction}, ticket_id {direction} "
         "LIMIT %(limit)s) v "
@@ -90,6 +103,26 @@ def _properties(query: TicketQuery) -> str:
     return (
         "(SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}'::jsonb) "
         "FROM jsonb_each(t.properties) p WHERE p.key = ANY(%(properties)s))"
+    )
+
+
+def page_sql(query: TicketQuery, company_mode: bool) -> str:
+    """The rules' versions, the contact's reach (company: its known, live primary company,
+    as `reach_of` has it in `company` mode) and the page, in one statement; one row without a
+    ticket when the page is empty, none when the portal is not there."""
+    direction = "DESC" if query.descending else "ASC"
+    company = "x.company_id" if company_mode else None
+    return (
+        "SELECT p.visibility_v, p.ticket_display_v, x.contact_id, x.company_id, l.* "
+        "FROM portals p LEFT JOIN LATERAL (SELECT c.contact_id, CASE WHEN co.company_id "
+        "IS NOT NULL THEN c.primary_company_id END AS company_id FROM contacts c "
+        "LEFT JOIN companies co ON co.account_id = c.account_id "
+        "AND co.company_id = c.primary_company_id AND NOT co.deleted "
+        "WHERE c.account_id = p.account_id AND c.contact_id = %(contact_id)s "
+        "AND NOT c.deleted) x ON true "
+        f"LEFT JOIN LATERAL ({list_sql(query, 'x.contact_id', company)}) l ON true "
+        "WHERE p.account_id = %(account_id)s AND p.portal_id = %(portal_id)s "
+        f"ORDER BY l.k {direction}, l.ticket_id {direction}"
     )
 
 
@@ -152,8 +185,21 @@ def _ticket_row(row: Any, own: bool) -> TicketRow:
 
 
 class PgReadModel:
-    def __init__(self, pool: AsyncConnectionPool):
+    def __init__(self, pool: AsyncConnectionPool, remembered_portals: int = 10_000):
         self._pool = pool
+        self._rules: OrderedDict[tuple[str, str], PortalRules] = OrderedDict()
+        self._max_rules = remembered_portals
+
+    def _remember(self, rules: PortalRules) -> None:
+        key = (rules.account_id, rules.portal_id)
+        self._rules[key] = rules
+        self._rules.move_to_end(key)
+        while len(self._rules) > self._max_rules:
+            self._rules.popitem(last=False)
+
+    def remembered_rules(self, account_id: str, portal_id: str) -> PortalRules | None:
+        """The portal's rules as `context` last read them, maybe outdated (see `page`)."""
+        return self._rules.get((account_id, portal_id))
 
     async def _fetch(self, sql: str, params: Any) -> list[Any]:
         async with self._pool.connection() as conn:
@@ -170,7 +216,8 @@ class PgReadModel:
     ) -> tuple[PortalRules | None, ContactFacts | None]:
         """The portal and the contact in one round trip."""
         rows = await self._fetch(
-            "SELECT p.visibility, p.ticket_display, x.* FROM portals p LEFT JOIN LATERAL ("
+            "SELECT p.visibility, p.ticket_display, p.visibility_v, p.ticket_display_v, x.* "
+            "FROM portals p LEFT JOIN LATERAL ("
             + _CONTACT_SELECT
             + "WHERE c.account_id = p.account_id AND c.contact_id = %s AND NOT c.deleted) x "
             "ON true WHERE p.account_id = %s AND p.portal_id = %s",
@@ -178,14 +225,34 @@ class PgReadModel:
         )
         if not rows:
             return None, None
-        visibility, display, *contact = rows[0]
+        visibility, display, visibility_v, display_v, *contact = rows[0]
         portal = PortalRules(
             account_id=account_id,
             portal_id=portal_id,
             visibility=Visibility.model_validate(visibility) if visibility else None,
             display=TicketDisplay.model_validate(display or {}),
+            version=(visibility_v, display_v),
         )
+        self._remember(portal)
         return portal, (_contact(account_id, contact) if contact[0] is not None else None)
+
+    async def page(
+        self, rules: PortalRules, query: TicketQuery
+    ) -> tuple[Reach | None, list[TicketRow]] | None:
+        """`query` (its reach's company aside) for the contact of `query.reach` in one round
+        trip, when `rules` (mode `own` or `company`) are still the portal's: → (the contact's
+        reach, None when the contact is unknown or deleted; the rows). None when the rules
+        moved on or the portal is not there: read the context afresh."""
+        company_mode = rules.mode == "company"
+        params = list_params(query) | {"portal_id": rules.portal_id}
+        rows = await self._fetch(page_sql(query, company_mode), params)
+        if not rows or (rows[0][0], rows[0][1]) != rules.version:
+            return None
+        contact_id, company_id = rows[0][2], rows[0][3]
+        if contact_id is None:
+            return None, []
+        reach = Reach(contact_id, company_id if company_mode else None)
+        return reach, [_ticket_row(row[4:], bool(row[13])) for row in rows if row[4] is not None]
 
     async def contact(self, account_id: str, contact_id: str) -> ContactFacts | None:
         rows = await self._fetch(

@@ -8,6 +8,9 @@ Business rules:
 - A ticket that is not visible is `not_found`, exactly like one that does not exist.
 - Pages are keyset-paginated on (sort key, ticket id); the cursor is opaque and bound to its
   sort, so concurrent changes never duplicate or skip unchanged tickets.
+- A list reflects every visibility change projected before it (mode, filters, associations,
+  primary company, deletions): the portal's rules may be remembered, but the read model
+  checks them against its current versions in the same statement as the page.
 """
 
 from __future__ import annotations
@@ -87,6 +90,10 @@ class ReadModel(Protocol):
     async def context(
         self, account_id: str, portal_id: str, contact_id: str
     ) -> tuple[PortalRules | None, ContactFacts | None]: ...
+    def remembered_rules(self, account_id: str, portal_id: str) -> PortalRules | None: ...
+    async def page(
+        self, rules: PortalRules, query: TicketQuery
+    ) -> tuple[Reach | None, list[TicketRow]] | None: ...
     async def contact(self, account_id: str, contact_id: str) -> ContactFacts | None: ...
     async def contact_by_email(self, account_id: str, email: str) -> ContactFacts | None: ...
     async def visible_tickets(self, query: TicketQuery) -> list[TicketRow]: ...
@@ -122,35 +129,57 @@ def _ticket(portal: PortalRules, row: TicketRow) -> dict[str, Any]:
     }
 
 
+def _list_query(
+    request: ListTickets | PreviewTickets,
+    portal: PortalRules,
+    reach: Reach,
+    after: tuple[datetime, str] | None,
+) -> TicketQuery:
+    return TicketQuery(
+        account_id=request.account_id,
+        reach=reach,
+        pipelines=list(portal.display.pipelines) if portal.display.pipelines else None,
+        status=None if request.status == "all" else request.status,
+        q=request.q.strip() if request.q and request.q.strip() else None,
+        sort_column=request.sort.lstrip("-"),
+        descending=request.sort.startswith("-"),
+        after=after,
+        limit=request.limit + 1,
+        properties=list(portal.display.properties) if portal.display.properties else None,
+    )
+
+
+async def _visible_rows(
+    model: ReadModel, request: ListTickets | PreviewTickets, after: tuple[datetime, str] | None
+) -> tuple[PortalRules, Reach | None, list[TicketRow]]:
+    """One round trip when the portal's remembered rules are current and the reach needs no
+    filter evaluation (`own`, `company`); else the context, then the page."""
+    rules = model.remembered_rules(request.account_id, request.portal_id)
+    if rules is not None and rules.mode in ("own", "company"):
+        query = _list_query(request, rules, Reach(request.contact_id), after)
+        found = await model.page(rules, query)
+        if found is not None:
+            return rules, found[0], found[1]
+    portal, contact = await _context(
+        model, request.account_id, request.portal_id, request.contact_id
+    )
+    if contact is None:
+        return portal, None, []
+    reach = reach_of(portal, contact)
+    return portal, reach, await model.visible_tickets(_list_query(request, portal, reach, after))
+
+
 async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) -> dict[str, Any]:
     """→ {items, next_cursor}; preview items also carry their `reason`."""
-    descending = request.sort.startswith("-")
-    sort_column = request.sort.lstrip("-")
     after = None
     if request.cursor:
         try:
             after = cursors.decode(request.cursor, request.sort)
         except cursors.InvalidCursor as exc:
             raise InvalidInput(str(exc)) from exc
-    portal, contact = await _context(
-        model, request.account_id, request.portal_id, request.contact_id
-    )
-    if contact is None:
+    portal, reach, rows = await _visible_rows(model, request, after)
+    if reach is None:
         return {"items": [], "next_cursor": None}
-    reach = reach_of(portal, contact)
-    query = TicketQuery(
-        account_id=request.account_id,
-        reach=reach,
-        pipelines=list(portal.display.pipelines) if portal.display.pipelines else None,
-        status=None if request.status == "all" else request.status,
-        q=request.q.strip() if request.q and request.q.strip() else None,
-        sort_column=sort_column,
-        descending=descending,
-        after=after,
-        limit=request.limit + 1,
-        properties=list(portal.display.properties) if portal.display.properties else None,
-    )
-    rows = await model.visible_tickets(query)
     page = rows[: request.limit]
     items = []
     for row in page:
@@ -161,6 +190,7 @@ async def list_tickets(model: ReadModel, request: ListTickets | PreviewTickets) 
     next_cursor = None
     if len(rows) > request.limit:
         last = page[-1]
+        sort_column = request.sort.lstrip("-")
         next_cursor = cursors.encode(request.sort, getattr(last, sort_column), last.ticket_id)
     return {"items": items, "next_cursor": next_cursor}
 

@@ -28,6 +28,12 @@ class PortalRules:
     portal_id: str
     visibility: Visibility | None
     display: TicketDisplay
+    version: tuple[int, int] = (0, 0)
+    """The (visibility, display) versions these rules are of."""
+
+    @property
+    def mode(self) -> str:
+        return self.visibility.mode if self.visibility else "own"
 
 
 @dataclass(frozen=True)
@@ -71,7 +77,7 @@ class Reach:
 
 
 def reach_of(portal: PortalRules, contact: ContactFacts) -> Reach:
-    mode = portal.visibility.mode if portal.visibility else "own"
+    mode = portal.mode
     if mode == "own" or not contact.company_known:
         return Reach(contact.contact_id)
     if mode == "company":
