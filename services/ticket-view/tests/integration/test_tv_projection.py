@@ -13,8 +13,11 @@ from ticket_view.entrypoints.rebuild import rebuild
 
 
 async def _worker_up(running, timeout: float = 30.0) -> None:
+    """The CRM projector's worker process, which otherwise starts with the first backlog."""
+    projector = running.projectors["crm"]
+    projector.start_worker()
     async with asyncio.timeout(timeout):
-        while not all(p.worker_up() for p in running.projectors.values()):
+        while not projector.worker_up():
             await asyncio.sleep(0.05)
 
 

@@ -77,8 +77,9 @@ def prepare_plan(planner: Planner, batch: Sequence[StreamMessage]) -> Plan:
     return plan
 
 
-def _for_transfer(planner: Planner, batch: Sequence[StreamMessage]) -> Plan:
-    plan = prepare_plan(planner, batch)
+def _in_worker(planner: Planner, seqs: list[int], subjects: list[str], data: list[bytes]) -> Plan:
+    """The batch travels as three plain lists: pickling named tuples costs ~8x more."""
+    plan = prepare_plan(planner, list(map(StreamMessage, seqs, subjects, data)))
     plan.changes = {}
     return plan
 
@@ -147,8 +148,6 @@ class Projector:
     async def run(self) -> None:
         """Runs until cancelled; restarts from the stored position after any failure."""
         delay = 0.2
-        if self._use_worker:
-            self._start_worker()
         try:
             while True:
                 try:
@@ -158,7 +157,7 @@ class Projector:
                 except Exception as exc:
                     log.exception("projection_failed", projection=self.spec.name, retry_in=delay)
                     if isinstance(exc, BrokenProcessPool):
-                        self._start_worker()
+                        self.start_worker()
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, 5.0)
         finally:
@@ -166,8 +165,9 @@ class Projector:
                 self._pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
 
-    def _start_worker(self) -> None:
-        """One spawned worker process (fork is unsafe next to the event loop's threads); it
+    def start_worker(self) -> None:
+        """One spawned worker process (fork is unsafe next to the event loop's threads),
+        started with the first large batch (a backlog; live traffic comes in small ones); it
         starts in the background and is used once it answers."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
@@ -235,10 +235,20 @@ class Projector:
         the worker process when it is up and the batch is large, else inline."""
         started = perf_counter()
         batch = [StreamMessage(_stream_seq(m), m.subject, m.data) for m in messages]
-        if self._pool is None or not self.worker_up() or len(batch) < self.inline_below:
+        large = len(batch) >= self.inline_below
+        if large and self._use_worker and self._pool is None:
+            self.start_worker()
+        if not large or self._pool is None or not self.worker_up():
             return batch, prepare_plan(self.spec.planner, batch), started
         loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(self._pool, _for_transfer, self.spec.planner, batch)
+        work = loop.run_in_executor(
+            self._pool,
+            _in_worker,
+            self.spec.planner,
+            [m.seq for m in batch],
+            [m.subject for m in batch],
+            [m.data for m in batch],
+        )
         return batch, work, started
 
     def worker_up(self) -> bool:
