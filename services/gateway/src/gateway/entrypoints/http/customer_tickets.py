@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from portal_contracts.ticket_view_rpc import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
@@ -173,8 +173,9 @@ async def list_tickets(
     sort: SortKey = "-updated_at",
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
-) -> JSONResponse:
-    """`{items: [Ticket], next_cursor}`; pass `next_cursor` back (same sort) for more."""
+) -> Response:
+    """`{items: [Ticket], next_cursor}`; pass `next_cursor` back (same sort) for more. The
+    page is ticket-view's JSON, passed on as it comes."""
     query = ListTickets.model_construct(
         account_id=portal.account_id,
         portal_id=portal.id,
@@ -185,7 +186,11 @@ async def list_tickets(
         limit=limit,
         cursor=cursor or None,
     )
-    return JSONResponse(await tickets(query), headers={"Cache-Control": "no-store"})
+    return Response(
+        await tickets.json(query),
+        media_type="application/json",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
