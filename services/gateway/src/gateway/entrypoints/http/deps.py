@@ -61,21 +61,17 @@ class TicketView(_Service):
     """`ticket_view_rpc` requests to ticket-view."""
 
 
-async def portal_config(
-    rpc: Annotated[RpcClient, Depends(rpc_client)],
-    cid: Annotated[str, Depends(correlation_id)],
-) -> PortalConfig:
-    return PortalConfig(rpc, cid)
+async def portal_config(request: Request) -> PortalConfig:
+    """Straight from the request, not from the `rpc_client` and `correlation_id`
+    dependencies: each dependency costs every request that uses a backend."""
+    return PortalConfig(app_rpc_client(request), request_correlation_id(request))
 
 
 Backend = Annotated[PortalConfig, Depends(portal_config)]
 
 
-async def ticket_view(
-    rpc: Annotated[RpcClient, Depends(rpc_client)],
-    cid: Annotated[str, Depends(correlation_id)],
-) -> TicketView:
-    return TicketView(rpc, cid, TICKET_VIEW)
+async def ticket_view(request: Request) -> TicketView:
+    return TicketView(app_rpc_client(request), request_correlation_id(request), TICKET_VIEW)
 
 
 TicketViewBackend = Annotated[TicketView, Depends(ticket_view)]
