@@ -27,6 +27,19 @@ from .middleware import BodyGuard, EdgeMiddleware
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
+ROUTERS = (
+    customer_tickets.router,
+    admin_preview.router,
+    health.router,
+    admin_account.router,
+    admin_portals.router,
+    crm_ingest.router,
+    admin_members.router,
+    customer_auth.router,
+)
+"""Routes are tried in this order, so the busiest (ticket lists) come first. No path matches
+routes of two of these routers, so the order changes nothing else (bar the OpenAPI order)."""
+
 DESCRIPTION = """Customer portal gateway. Every error answers
 `{"error": {"code", "message", "details"}}`. Malformed JSON → 400 `bad_request`; a body that
 breaks the schema → 422 `validation_error` with `details.errors: [{field, message, type}]`;
@@ -42,14 +55,8 @@ def build_app(lifespan: Lifespan, limit_for: Callable[[str], int], metrics: Metr
     )
     errors.install(app)
     app.state.authenticate_first = auth.authenticate_first
-    app.include_router(health.router)
-    app.include_router(admin_account.router)
-    app.include_router(admin_portals.router)
-    app.include_router(admin_preview.router)
-    app.include_router(crm_ingest.router)
-    app.include_router(admin_members.router)
-    app.include_router(customer_auth.router)
-    app.include_router(customer_tickets.router)
+    for router in ROUTERS:
+        app.include_router(router)
     install_pages(app)
     app.add_middleware(BodyGuard, limit_for=limit_for)
     app.add_middleware(EdgeMiddleware, metrics=metrics)
