@@ -1,6 +1,7 @@
-"""Load for the gateway benchmark: `wrk` when installed, else this file as an httpx worker
-process (`python loadgen.py URL SECONDS CLIENTS HEADER...`); and a NATS request loop that
-asks ticket-view directly, for comparison."""
+"""Load for the gateway benchmark: a closed loop (`wrk` when installed, else this file as an
+httpx worker process: `python loadgen.py URL SECONDS CLIENTS HEADERS_JSON`), an open loop at a
+fixed rate (`openloop.py`), and a NATS request loop that asks ticket-view directly, for
+comparison."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -146,3 +148,15 @@ if __name__ == "__main__":
         _httpx_load(target, json.loads(header_json), int(concurrency), float(duration))
     )
     print(json.dumps(summary))
+
+
+def open_loop(
+    url: str, headers: dict[str, str], connections: int, rate: float, seconds: float
+) -> dict[str, Any]:
+    """`rate` requests/s spread over `connections`, latency from each request's due time
+    (`openloop.py`, in its own process)."""
+    script = str(Path(__file__).with_name("openloop.py"))
+    args = [sys.executable, script, url, str(rate), str(connections), str(seconds)]
+    out = subprocess.run([*args, json.dumps(headers)], capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result

@@ -3,7 +3,8 @@
 - `run [--var-dir DIR] [--infra-only] [--no-demo] [--quiet]` — the whole portal (see stack.py).
 - `stop [--var-dir DIR]` — SIGTERM to the `run` supervisor of that var dir.
 - `rebuild-ticket-view [--var-dir DIR]` — `python -m ticket_view rebuild` on the stopped stack.
-- `bench [args...]` — each service's benchmark script (`services/*/bench/bench_*.py`).
+- `bench [--scale S]` — issue 3's benchmark: both services' scripts, then the summary in
+  `bench/results/ticket-view.json` (see `devstack.bench`).
 """
 
 from __future__ import annotations
@@ -12,16 +13,12 @@ import argparse
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 import warnings
-from pathlib import Path
 
 from .config import StackConfig
 from .supervisor import live_process, read_pid
-
-BENCH_GLOB = "services/*/bench/bench_*.py"
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,22 +35,11 @@ def _parser() -> argparse.ArgumentParser:
         "rebuild-ticket-view", help="drop and replay the ticket-view read model (stack stopped)"
     )
     rebuild.add_argument("--var-dir")
-    commands.add_parser("bench", help=f"run every {BENCH_GLOB} (other args passed on)")
+    bench = commands.add_parser("bench", help="the ticket-visibility benchmark (devstack.bench)")
+    bench.add_argument(
+        "--scale", type=float, default=1.0, help="data set size, 1 = 1M tickets (default)"
+    )
     return parser
-
-
-def _bench(args: list[str]) -> int:
-    """Runs each service's benchmark script in turn with `args`; → the first failure's code."""
-    scripts = sorted(Path.cwd().glob(BENCH_GLOB))
-    if not scripts:
-        print(f"devstack bench: no benchmark yet (nothing matches {BENCH_GLOB})", file=sys.stderr)
-        return 2
-    for script in scripts:
-        print(f"devstack bench: {script.relative_to(Path.cwd())} {' '.join(args)}", flush=True)
-        code = subprocess.call([sys.executable, str(script), *args])
-        if code != 0:
-            return code
-    return 0
 
 
 def _stop(config: StackConfig) -> int:
@@ -75,11 +61,11 @@ def _stop(config: StackConfig) -> int:
 def main(argv: list[str]) -> int:
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     parser = _parser()
-    args, extra = parser.parse_known_args(argv)
+    args = parser.parse_args(argv)
     if args.command == "bench":
-        return _bench(extra)
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        from .bench import run
+
+        return run(args.scale)
     if args.command == "stop":
         return _stop(StackConfig.from_env(var_dir=args.var_dir))
     if args.command == "rebuild-ticket-view":
