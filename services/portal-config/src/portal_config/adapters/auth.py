@@ -13,6 +13,8 @@ from typing import Any
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
+from .db import single_reads
+
 Conn = AsyncConnection[Any]
 
 
@@ -130,7 +132,8 @@ class PgAuthStore:
             await insert_session(conn, session)
 
     async def session(self, id_hash: str) -> SessionRow | None:
-        async with self.pool.connection() as conn:
+        """Read on every customer request: one round trip (no transaction around it)."""
+        async with single_reads(self.pool) as conn:
             cur = await conn.execute(
                 "SELECT id_hash, account_id, portal_id, contact_id, csrf_token, created_at,"
                 " last_seen_at, idle_expires_at, absolute_expires_at FROM sessions"

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
 
+from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 
 OUTBOX_CHANNEL = "portal_config_outbox"
@@ -150,6 +154,19 @@ async def open_pool(database_url: str, max_size: int = 10) -> AsyncConnectionPoo
     )
     await pool.open(wait=True, timeout=15)
     return pool
+
+
+@asynccontextmanager
+async def single_reads(pool: AsyncConnectionPool) -> AsyncIterator[AsyncConnection[Any]]:
+    """A pooled connection in autocommit, for one read on a hot path: the pool's connections
+    otherwise wrap every use in BEGIN ... COMMIT, two more round trips."""
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            if not conn.closed:
+                await conn.set_autocommit(False)
 
 
 async def create_schema(pool: AsyncConnectionPool) -> None:
