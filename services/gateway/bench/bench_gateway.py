@@ -12,7 +12,12 @@ the admin API, then measures:
   background ingest runs → p50/p99/max;
 - preview latency: a contact seeing 2,000 tickets (company mode), 50 concurrent clients from
   a separate process (`wrk` when installed, else an httpx worker) → p50/p99, requests/s;
-  plus ticket-view's `tickets.preview` straight over NATS for comparison.
+  plus ticket-view's `tickets.preview` straight over NATS for comparison;
+- customer list latency: the same contact's own `GET /help/api/tickets` with a real session
+  (invited by the admin API, token issued as the notifier does, activated by the customer
+  API), same load and figures.
+
+Each latency block also carries every service's CPU milliseconds per request.
 
 Prints the figures and writes `bench/results/gateway.json`.
 """
@@ -34,14 +39,17 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.cookies import SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import httpx
 import nats
 from devstack.infra import EmbeddedPostgres, NatsServer, create_database, drop_database, free_port
+from nats.js.errors import NotFoundError
 from portal_contracts import Namespace
 from portal_contracts.config_rpc import EnsureAccount
+from portal_contracts.member import IssueMemberToken
 from portal_contracts.rpc import RpcReply
 
 HERE = Path(__file__).parent
@@ -53,6 +61,9 @@ import loadgen  # noqa: E402
 RESULTS = HERE / "results" / "gateway.json"
 API_KEY = "bench-admin-key-0123456789"
 FRESH_CONTACT = "c-fresh"
+PORTAL_HOST = "bench.test"
+PORTAL_SLUG = "help"
+PASSWORD = "bench correct horse battery"
 
 
 def pct(values: list[float], q: float) -> float:
@@ -168,17 +179,89 @@ async def setup_portal(http: httpx.AsyncClient) -> tuple[str, str]:
         return response.json()
 
     account = await ok("GET", "/api/v1/account")
-    await ok("POST", "/api/v1/domains", {"domain": "bench.test", "primary_language": "en"})
+    await ok("POST", "/api/v1/domains", {"domain": PORTAL_HOST, "primary_language": "en"})
     inbox = await ok("POST", "/api/v1/inboxes", {"name": "Support", "kind": "help_desk"})
     pid = (await ok("POST", "/api/v1/portals", {"title": "Bench"}))["id"]
     base = f"/api/v1/portals/{pid}"
-    await ok("PUT", f"{base}/domain", {"domain": "bench.test", "slug": "help"})
+    await ok("PUT", f"{base}/domain", {"domain": PORTAL_HOST, "slug": PORTAL_SLUG})
     tickets = {"default_inbox_id": inbox["id"], "visibility": {"mode": "company"}}
     await ok("PUT", f"{base}/tickets", tickets)
     await ok("PATCH", base, {"ticket_display": {"properties": ["sla"]}})
     await ok("PUT", f"{base}/access", {"mode": "open"})
     await ok("POST", f"{base}/activate")
     return str(pid), str(account["id"])
+
+
+async def customer_cookie(
+    http: httpx.AsyncClient, nats_url: str, ns: Namespace, account: str, pid: str, contact: str
+) -> str:
+    """A live session of `contact` → its `Cookie` header: the admin API invites (retried
+    until portal-config knows the contact), the registration token is issued like the
+    notifier does (`member.issue_token` for the `member.invited` event), the customer API
+    activates."""
+    deadline = time.monotonic() + 120
+    while True:
+        invited = await http.post(
+            f"/api/v1/portals/{pid}/invitations", json={"contact_id": contact}
+        )
+        if invited.status_code == 202:
+            break
+        assert invited.status_code == 404 and time.monotonic() < deadline, invited.text
+        await asyncio.sleep(0.5)
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        subject = ns.config_subject(account, "member.invited")
+        while True:
+            with contextlib.suppress(NotFoundError):
+                event = json.loads((await js.get_last_msg(ns.config_stream, subject)).data)
+                if event["data"]["contact_id"] == contact:
+                    break
+            assert time.monotonic() < deadline, "no member.invited event"
+            await asyncio.sleep(0.2)
+        issue = IssueMemberToken(
+            account_id=account,
+            portal_id=pid,
+            contact_id=contact,
+            purpose="registration",
+            event_id=event["event_id"],
+        )
+        msg = await nc.request(
+            ns.rpc("portal-config", issue.op), issue.model_dump_json().encode(), timeout=10
+        )
+        reply = RpcReply.model_validate_json(msg.data)
+        assert reply.ok and isinstance(reply.result, dict), msg.data
+        token = reply.result["token"]
+    finally:
+        await nc.close()
+    async with httpx.AsyncClient(base_url=http.base_url, headers={"Host": PORTAL_HOST}) as visitor:
+        activated = await visitor.post(
+            f"/{PORTAL_SLUG}/api/activate", json={"token": token, "password": PASSWORD}
+        )
+    assert activated.status_code == 200, activated.text
+    cookie = SimpleCookie(activated.headers["set-cookie"])
+    return "; ".join(f"{name}={morsel.value}" for name, morsel in cookie.items())
+
+
+def latency(
+    stack: Services, args: argparse.Namespace, path: str, headers: dict[str, str], name: str
+) -> dict[str, Any]:
+    """`clients` concurrent clients on `path` for `seconds` (py-spy on `--profile-service`
+    when this is `--profile-run`) → latency figures + CPU ms per request."""
+    profile_this = args.profile and name == args.profile_run
+    profiler = stack.profile(args.profile_service, args.profile) if profile_this else None
+    before = stack.cpu_seconds()
+    result = loadgen.run(stack.url + path, headers, args.clients, args.seconds)
+    after = stack.cpu_seconds()
+    requests = result["requests"] or 1
+    result["cpu_ms_per_request"] = {
+        module: round((after[module] - before[module]) / requests * 1000, 2) for module in after
+    }
+    if profiler is not None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(timeout=60)
+    print(name, result, flush=True)
+    return result
 
 
 def batches(scale: float, size: int = 1000) -> Iterator[bytes]:
@@ -392,21 +475,15 @@ async def main(args: argparse.Namespace) -> None:
                 )
                 print("freshness", results["freshness"], flush=True)
             path = f"/api/v1/portals/{pid}/preview?contact_id={dataset.BIG_CONTACT}&limit=20"
-            profiler = stack.profile("gateway", args.profile) if args.profile else None
-            before = stack.cpu_seconds()
-            results["preview_latency"] = loadgen.run(
-                stack.url + path, headers, args.clients, args.seconds
+            results["preview_latency"] = latency(stack, args, path, headers, "preview_latency")
+            cookie = await customer_cookie(http, nats_url, ns, _account, pid, dataset.BIG_CONTACT)
+            results["customer_list_latency"] = latency(
+                stack,
+                args,
+                f"/{PORTAL_SLUG}/api/tickets?limit=20",
+                {"Host": PORTAL_HOST, "Cookie": cookie},
+                "customer_list_latency",
             )
-            after = stack.cpu_seconds()
-            requests = results["preview_latency"]["requests"] or 1
-            results["preview_latency"]["cpu_ms_per_request"] = {
-                module: round((after[module] - before[module]) / requests * 1000, 2)
-                for module in after
-            }
-            if profiler is not None:
-                profiler.send_signal(signal.SIGINT)
-                profiler.wait(timeout=60)
-            print("preview_latency", results["preview_latency"], flush=True)
             results["ticket_view_direct"] = await loadgen.nats_preview(
                 nats_url, ns, _account, pid, dataset.BIG_CONTACT, args.clients, args.seconds
             )
@@ -434,7 +511,22 @@ if __name__ == "__main__":
     parser.add_argument("--samples", type=int, default=200, help="freshness samples")
     parser.add_argument("--background-rate", type=int, default=2000, help="events/s")
     parser.add_argument("--ingest-concurrency", type=int, default=4)
-    parser.add_argument("--profile", help="py-spy output for the gateway during the list load")
+    parser.add_argument(
+        "--profile",
+        help="py-spy output for one service during one latency run (--profile-run)",
+    )
+    parser.add_argument(
+        "--profile-run",
+        default="preview_latency",
+        choices=["preview_latency", "customer_list_latency"],
+        help="the latency run --profile records",
+    )
+    parser.add_argument(
+        "--profile-service",
+        default="gateway",
+        choices=["gateway", "ticket_view", "portal_config"],
+        help="the service --profile samples",
+    )
     parser.add_argument("--skip-freshness", action="store_true")
     parsed, _unknown = parser.parse_known_args()
     asyncio.run(main(parsed))
