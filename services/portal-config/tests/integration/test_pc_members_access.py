@@ -206,3 +206,37 @@ async def test_a_standby_replica_takes_over_from_the_stored_position(world):
     async with standby.pool.connection() as conn:
         cur = await conn.execute("SELECT count(*) FROM contacts")
         assert await cur.fetchone() == (2,)
+
+
+async def test_a_burst_of_changes_keeps_the_newest_state_of_each_contact(world):
+    """Events published faster than they are consumed arrive in shared batches; newer events
+    published first and older ones after must not win, and a contact is evaluated for what it
+    is in the end."""
+    key = await world.portal(invite_mode({"name": "Gold", "contact_filters": GOLD}, delay=60))
+    aid = key["account_id"]
+    world.clock.advance(seconds=60)
+    for n in range(20):
+        props = {"tier": "gold" if n % 2 else "silver"}
+        data = {"contact_id": f"b{n}", "email": f"b{n}@example.com", "properties": props}
+        await world.crm(aid, "contact.upserted", data)
+    await world.crm(aid, "contact.deleted", {"contact_id": "b3"})
+    world.clock.advance(seconds=-30)
+    for n in range(20):
+        stale = {"contact_id": f"b{n}", "email": f"old{n}@example.com"}
+        await world.crm(aid, "contact.upserted", {**stale, "properties": {"tier": "gold"}})
+    world.clock.advance(seconds=30)
+    await world.contact(aid, "last", "last@example.com")
+
+    async with world.running.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT contact_id, email, properties->>'tier', deleted FROM contacts"
+            " WHERE contact_id LIKE 'b%%' ORDER BY contact_id"
+        )
+        rows = {row[0]: row[1:] for row in await cur.fetchall()}
+    assert len(rows) == 20
+    for n in range(20):
+        expected = (f"b{n}@example.com", "gold" if n % 2 else "silver", n == 3)
+        assert rows[f"b{n}"] == expected
+    last_event = {e["data"]["contact_id"]: e["type"] for e in await world.member_events()}
+    invited = {contact for contact, kind in last_event.items() if kind == "member.invited"}
+    assert invited == {f"b{n}" for n in range(1, 20, 2) if n != 3}

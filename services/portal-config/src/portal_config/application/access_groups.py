@@ -52,12 +52,35 @@ class AccessGroups:
         domain = await self.accounts.get_domain(portal.account_id, portal.domain)
         return domain is not None and not domain.system
 
-    async def evaluate_contact(self, contact: Contact) -> None:
-        for portal in await self.portals.list_for_account(contact.account_id):
-            if portal.access is None or portal.access.mode != "invite":
+    async def evaluate_contacts(self, contacts: list[Contact]) -> None:
+        """A contact whose evaluation fails is logged and stays flagged for the sweep."""
+        by_account: dict[str, list[Contact]] = {}
+        for contact in contacts:
+            by_account.setdefault(contact.account_id, []).append(contact)
+        for account_id, group in by_account.items():
+            with structlog.contextvars.bound_contextvars(account_id=account_id):
+                await self._evaluate_group(account_id, group)
+
+    async def _evaluate_group(self, account_id: str, group: list[Contact]) -> None:
+        portals = [
+            (portal, await self._automatic(portal))
+            for portal in await self.portals.list_for_account(account_id)
+            if portal.access is not None and portal.access.mode == "invite"
+        ]
+        done = []
+        for contact in group:
+            try:
+                for portal, automatic in portals:
+                    await self._evaluate(portal, contact, automatic)
+            except Exception:
+                log.exception(
+                    "access_group_evaluation_failed",
+                    account_id=account_id,
+                    contact_id=contact.contact_id,
+                )
                 continue
-            await self._evaluate(portal, contact, await self._automatic(portal))
-        await self.contacts.evaluated(contact)
+            done.append(contact)
+        await self.contacts.evaluated(done)
 
     async def evaluate_portal(self, account_id: str, portal_id: str) -> None:
         portal = await self.portals.get(account_id, portal_id)

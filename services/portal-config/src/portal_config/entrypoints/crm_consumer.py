@@ -157,48 +157,45 @@ class CrmConsumer:
                 msgs = await psub.fetch(self.batch, timeout=1.0)
             except TimeoutError:
                 msgs = []
-            for msg in msgs:
-                await self.handle(msg)
             if msgs:
+                await self.handle(msgs)
                 await msgs[-1].ack()
             if loop.time() >= next_sweep:
                 await self.sweep()
                 next_sweep = loop.time() + self.sweep_interval
 
-    async def handle(self, msg: Msg) -> None:
-        seq = msg.metadata.sequence.stream
-        if seq <= self._position:
-            CRM_MESSAGES.labels("duplicate").inc()
+    async def handle(self, msgs: list[Msg]) -> None:
+        """One fetched batch: poison parked, contact events applied with the position in one
+        transaction, then the changed contacts' access groups evaluated."""
+        events: list[tuple[str, ContactUpserted | ContactDeleted]] = []
+        last = self._position
+        for msg in msgs:
+            seq = msg.metadata.sequence.stream
+            if seq <= self._position:
+                CRM_MESSAGES.labels("duplicate").inc()
+                continue
+            last = max(last, seq)
+            try:
+                record = CrmRecord.model_validate_json(msg.data)
+            except ValidationError as exc:
+                await self._park(msg, seq, "unparseable", str(exc).splitlines()[0])
+                continue
+            if isinstance(record.event, ContactUpserted | ContactDeleted):
+                events.append((record.account_id, record.event))
+            else:
+                CRM_MESSAGES.labels("ignored").inc()
+        if last == self._position:
             return
-        try:
-            record = CrmRecord.model_validate_json(msg.data)
-        except ValidationError as exc:
-            await self._park(msg, seq, "unparseable", str(exc).splitlines()[0])
-            await self.contacts.apply("", None, DURABLE, seq)
-            self._position = seq
-            return
-        event = record.event
-        contact_event = event if isinstance(event, ContactUpserted | ContactDeleted) else None
-        changed = await self.contacts.apply(record.account_id, contact_event, DURABLE, seq)
-        self._position = seq
-        CRM_POSITION.set(seq)
-        CRM_MESSAGES.labels("applied" if changed else "ignored").inc()
-        if changed and contact_event is not None:
-            contact = await self.contacts.get(record.account_id, contact_event.data.contact_id)
-            if contact is not None:
-                with structlog.contextvars.bound_contextvars(account_id=record.account_id):
-                    try:
-                        await self.access.evaluate_contact(contact)
-                    except Exception:
-                        log.exception("access_group_evaluation_failed")
+        changed = await self.contacts.apply(events, DURABLE, last)
+        self._position = last
+        CRM_POSITION.set(last)
+        CRM_MESSAGES.labels("applied").inc(len(changed))
+        CRM_MESSAGES.labels("ignored").inc(len(events) - len(changed))
+        await self.access.evaluate_contacts(changed)
 
     async def sweep(self) -> None:
         """Evaluates contacts left flagged by a crash or a failed evaluation."""
-        for contact in await self.contacts.needing_evaluation():
-            try:
-                await self.access.evaluate_contact(contact)
-            except Exception:
-                log.exception("access_group_evaluation_failed", contact_id=contact.contact_id)
+        await self.access.evaluate_contacts(await self.contacts.needing_evaluation())
 
     async def _park(self, msg: Msg, seq: int, reason: str, detail: str) -> None:
         headers = {
