@@ -27,12 +27,13 @@ from portal_contracts.config_rpc import SERVICE as PORTAL_CONFIG
 from portal_contracts.config_rpc import ResolvedPortal, ResolvePortal
 from portal_contracts.member_rpc import ResolveSession
 from portal_contracts.portal import PortalView
+from portal_contracts.ticket_view_rpc import SERVICE as TICKET_VIEW
 from pydantic import ValidationError
 
 from ...adapters.rpc import BadReply, RpcFailure
 from ...application.customer_portals import CustomerPortal, PortalCache
 from ...settings import Settings
-from .deps import Backend, PortalConfig
+from .deps import Backend, PortalConfig, TicketView, app_rpc_client, request_correlation_id
 from .errors import ApiError
 
 CSRF_HEADER = "X-CSRF-Token"
@@ -228,3 +229,26 @@ async def csrf_session(
 
 CurrentSession = Annotated[Session, Depends(current_session)]
 WritingSession = Annotated[Session, Depends(csrf_session)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A signed-in member's read: the portal, the live session, ticket-view."""
+
+    portal: CustomerPortal
+    session: Session
+    tickets: TicketView
+
+
+async def signed_in_caller(request: Request, slug: Annotated[str, Path()]) -> Caller:
+    """`CurrentPortal` + `CurrentSession` + `TicketViewBackend` as one dependency, same checks
+    in the same order (portal 404, then session 401). FastAPI walks every node of a
+    dependency tree on every request, cached ones too, so the hot reads take this one."""
+    rpc, correlation_id = app_rpc_client(request), request_correlation_id(request)
+    backend = PortalConfig(rpc, correlation_id)
+    portal = await customer_portal(request, backend, slug)
+    session = await current_session(request, portal, backend)
+    return Caller(portal, session, TicketView(rpc, correlation_id, TICKET_VIEW))
+
+
+SignedIn = Annotated[Caller, Depends(signed_in_caller)]

@@ -39,7 +39,7 @@ from ...application.customer_tickets import CloseNotAllowed, CustomerDesk, NotVi
 from ...domain.customer_events import Customer
 from ...domain.support_form import FormClosed, FormRefused, check_new_ticket
 from .customer_schemas import Me, NewMessage, NewTicket
-from .customer_session import CurrentPortal, CurrentSession, Session, WritingSession
+from .customer_session import CurrentPortal, Session, SignedIn, WritingSession
 from .deps import TicketView, TicketViewBackend
 from .errors import ApiError, documented
 
@@ -147,11 +147,10 @@ async def customer_of(tickets: TicketView, portal: CustomerPortal, session: Sess
 
 
 @router.get("/me", response_model=Me)
-async def me(
-    portal: CurrentPortal, session: CurrentSession, tickets: TicketViewBackend
-) -> JSONResponse:
+async def me(caller: SignedIn) -> JSONResponse:
     """The member's current CRM identity (its email as the CRM has it now)."""
-    contact = await contact_of(tickets, portal, session.contact_id)
+    session = caller.session
+    contact = await contact_of(caller.tickets, caller.portal, session.contact_id)
     company = contact.get("company")
     body: dict[str, Any] = {
         "contact_id": session.contact_id,
@@ -165,9 +164,7 @@ async def me(
 
 @router.get("/tickets", response_model=TicketPage, responses=documented(422))
 async def list_tickets(
-    portal: CurrentPortal,
-    session: CurrentSession,
-    tickets: TicketViewBackend,
+    caller: SignedIn,
     status: StatusFilter = "all",
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: SortKey = "-updated_at",
@@ -177,9 +174,9 @@ async def list_tickets(
     """`{items: [Ticket], next_cursor}`; pass `next_cursor` back (same sort) for more. The
     page is ticket-view's JSON, passed on as it comes."""
     query = ListTickets.model_construct(
-        account_id=portal.account_id,
-        portal_id=portal.id,
-        contact_id=session.contact_id,
+        account_id=caller.portal.account_id,
+        portal_id=caller.portal.id,
+        contact_id=caller.session.contact_id,
         status=status,
         q=q or None,
         sort=sort,
@@ -187,18 +184,17 @@ async def list_tickets(
         cursor=cursor or None,
     )
     return Response(
-        await tickets.json(query),
+        await caller.tickets.json(query),
         media_type="application/json",
         headers={"Cache-Control": "no-store"},
     )
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketDetail)
-async def get_ticket(
-    ticket_id: TicketId, portal: CurrentPortal, session: CurrentSession, tickets: TicketViewBackend
-) -> JSONResponse:
+async def get_ticket(ticket_id: TicketId, caller: SignedIn) -> JSONResponse:
     """The ticket with its public messages, oldest first."""
-    found = await TicketAccess(tickets, portal, session.contact_id).get(ticket_id)
+    access = TicketAccess(caller.tickets, caller.portal, caller.session.contact_id)
+    found = await access.get(ticket_id)
     if found is None:
         raise _no_ticket()
     return JSONResponse(found, headers={"Cache-Control": "no-store"})
