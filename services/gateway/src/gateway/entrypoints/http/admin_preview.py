@@ -27,11 +27,12 @@ from portal_contracts.ticket_view_rpc import (
     SortKey,
     StatusFilter,
 )
+from portal_contracts.ticket_view_rpc import SERVICE as TICKET_VIEW
 
 from ...application.known_portals import KnownPortals
 from .admin_portals import PortalId
 from .auth import CurrentAccount
-from .deps import Backend, TicketViewBackend
+from .deps import PortalConfig, TicketView, app_rpc_client, request_correlation_id
 from .errors import documented
 
 router = APIRouter(
@@ -50,8 +51,6 @@ async def preview(
     portal_id: PortalId,
     contact_id: ContactId,
     account: CurrentAccount,
-    portals: Backend,
-    tickets: TicketViewBackend,
     status: StatusFilter = "all",
     q: Annotated[str | None, Query(max_length=200)] = None,
     sort: SortKey = "-updated_at",
@@ -60,6 +59,11 @@ async def preview(
 ) -> Response:
     """`{items: [Ticket + reason], next_cursor}`; pass `next_cursor` back (same sort) for
     the next page."""
+    rpc, correlation_id = app_rpc_client(http), request_correlation_id(http)
+    portals, tickets = (
+        PortalConfig(rpc, correlation_id),
+        TicketView(rpc, correlation_id, TICKET_VIEW),
+    )
     request = PreviewTickets.model_construct(
         account_id=account.id,
         portal_id=portal_id,

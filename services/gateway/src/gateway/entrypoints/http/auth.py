@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from ...adapters.rpc import BadReply, RpcFailure
 from ...application.key_cache import Account, KeyCache
-from .deps import Backend, PortalConfig, app_rpc_client, request_correlation_id
+from .deps import PortalConfig, app_rpc_client, request_correlation_id
 from .errors import ApiError
 
 bearer = HTTPBearer(auto_error=False, description="The account's admin API key")
@@ -33,9 +33,11 @@ def _unauthorized(message: str, invalid: bool) -> ApiError:
 async def current_account(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-    backend: Backend,
 ) -> Account:
+    """Its backend comes straight from the request: every dependency node costs every admin
+    request (FastAPI walks the whole tree, cached nodes too)."""
     api_key = credentials.credentials if credentials is not None else None
+    backend = PortalConfig(app_rpc_client(request), request_correlation_id(request))
     return await authenticate(request, api_key, backend)
 
 
