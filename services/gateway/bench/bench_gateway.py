@@ -106,6 +106,8 @@ class Services:
         }
         base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL",)}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.infra: dict[str, int] = {}
+        """Embedded servers' pids, by name, whose CPU is measured too."""
         for module, env in self.specs.items():
             log = (logs / f"{module}.log").open("wb")
             self.procs[module] = subprocess.Popen(
@@ -138,12 +140,15 @@ class Services:
         )
 
     def cpu_seconds(self) -> dict[str, float]:
-        """User + system CPU time of each service process so far (Linux `/proc`)."""
+        """User + system CPU time of each service process so far (Linux `/proc`), and of the
+        embedded servers in `infra` (a server with all its children: PostgreSQL's backends)."""
         ticks = os.sysconf("SC_CLK_TCK")
         out = {}
         for module, proc in self.procs.items():
-            fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat(proc.pid)
             out[module] = (int(fields[11]) + int(fields[12])) / ticks
+        for name, pid in self.infra.items():
+            out[name] = _tree_ticks(pid) / ticks
         return out
 
     def stop(self) -> None:
@@ -158,6 +163,29 @@ class Services:
                 proc.wait()
         for name in self.dbs:
             drop_database(self.admin_url, name)
+
+
+def _stat(pid: int) -> list[str]:
+    """`/proc/<pid>/stat` after the command name: index 1 is the parent pid, 11..14 are
+    utime, stime, cutime, cstime."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _tree_ticks(pid: int) -> int:
+    """CPU ticks of `pid`, of its reaped children and of its live children."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = _stat(int(entry.name))
+        except OSError:
+            continue
+        if int(entry.name) == pid:
+            total += sum(int(f) for f in fields[11:15])
+        elif int(fields[1]) == pid:
+            total += int(fields[11]) + int(fields[12])
+    return total
 
 
 async def ensure_account(nats_url: str, ns: Namespace) -> None:
@@ -434,6 +462,10 @@ async def main(args: argparse.Namespace) -> None:
         admin_url = servers[-1].url
     ns = Namespace(f"gwb{uuid.uuid4().hex[:8]}")
     stack = Services(nats_url, admin_url, ns, tmp)
+    for server in servers:
+        pid = server.pid if isinstance(server, EmbeddedPostgres) else server.process.pid
+        if pid is not None:
+            stack.infra["postgres" if isinstance(server, EmbeddedPostgres) else "nats"] = pid
     results: dict[str, Any] = {
         "scale": args.scale,
         "sizes": dataset.sizes(args.scale),
