@@ -7,14 +7,16 @@ async def test_a_contact_sees_its_own_ticket_with_display_settings(tv, events, p
         [
             p.created(),
             p.visibility("own"),
-            p.display(status_labels={"new": "Received"}, properties=["sla"]),
+            p.display(status_labels={"new": "Received"}, properties=["sla", "region", "note"]),
         ]
     )
     await tv.publish_crm(
         "acc1",
         [
             events.contact("c1", firstname="Ann", lastname="Lee"),
-            events.ticket("t1", properties={"sla": "gold", "secret": "x"}, priority="high"),
+            events.ticket(
+                "t1", properties={"sla": "gold", "secret": "x", "note": None}, priority="high"
+            ),
             events.link_contact("t1", "c1"),
             events.message("t1", "m1", "hello public"),
             events.message("t1", "m2", "internal note", public=False),
@@ -25,13 +27,14 @@ async def test_a_contact_sees_its_own_ticket_with_display_settings(tv, events, p
     assert [i["id"] for i in page["items"]] == ["t1"]
     item = page["items"][0]
     assert item["status_label"] == "Received"
-    assert item["properties"] == {"sla": "gold"}
+    assert list(item["properties"].items()) == [("sla", "gold"), ("note", None)]
     assert item["scope"] == "own"
     assert item["priority"] == "high"
     detail = await tv.ok(
         "tickets.get", account_id="acc1", portal_id="portal1", contact_id="c1", ticket_id="t1"
     )
     assert [m["body"] for m in detail["messages"]] == ["hello public"]
+    assert list(detail["properties"].items()) == [("sla", "gold"), ("note", None)]
     found = await tv.ok("contacts.find_by_email", account_id="acc1", email="C1@EXAMPLE.com")
     assert found == {
         "contact_id": "c1",

@@ -97,13 +97,16 @@ def list_sql(
 
 
 def _properties(query: TicketQuery) -> str:
-    """Only the portal's display properties leave the database."""
+    """Only the portal's display properties leave the database: one key test per display
+    property (a set-returning `jsonb_each` per row costs several times more)."""
     if not query.properties:
         return "'{}'::jsonb"
-    return (
-        "(SELECT coalesce(jsonb_object_agg(p.key, p.value), '{}'::jsonb) "
-        "FROM jsonb_each(t.properties) p WHERE p.key = ANY(%(properties)s))"
+    picks = (
+        f"CASE WHEN t.properties ? %(property_{i})s::text THEN jsonb_build_object("
+        f"%(property_{i})s::text, t.properties -> %(property_{i})s::text) ELSE '{{}}'::jsonb END"
+        for i in range(len(query.properties))
     )
+    return "(" + " || ".join(picks) + ")"
 
 
 def page_sql(query: TicketQuery, company_mode: bool) -> str:
@@ -128,7 +131,6 @@ def page_sql(query: TicketQuery, company_mode: bool) -> str:
 
 def list_params(query: TicketQuery) -> dict[str, Any]:
     params: dict[str, Any] = {
-        "properties": query.properties,
         "account_id": query.account_id,
         "contact_id": query.reach.contact_id,
         "company_id": query.reach.company_id,
@@ -136,6 +138,8 @@ def list_params(query: TicketQuery) -> dict[str, Any]:
         "status": query.status,
         "limit": query.limit,
     }
+    for i, name in enumerate(query.properties or ()):
+        params[f"property_{i}"] = name
     if query.after is not None:
         params["after_value"], params["after_id"] = query.after
     if query.q is not None:
