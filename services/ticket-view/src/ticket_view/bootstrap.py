@@ -97,7 +97,6 @@ def start_projectors(
             batch_size=settings.batch_size,
             after_commit=after_commit,
             staged=staged and spec.name == CRM,
-            worker=spec.name == CRM,
         )
         running.projectors[spec.name] = projector
         running.tasks.append(asyncio.create_task(projector.run(), name=f"project-{spec.name}"))

@@ -8,17 +8,7 @@ import json
 
 import nats
 from ticket_view.bootstrap import start
-from ticket_view.entrypoints.projector import Projector
 from ticket_view.entrypoints.rebuild import rebuild
-
-
-async def _worker_up(running, timeout: float = 30.0) -> None:
-    """The CRM projector's worker process, which otherwise starts with the first backlog."""
-    projector = running.projectors["crm"]
-    projector.start_worker()
-    async with asyncio.timeout(timeout):
-        while not projector.worker_up():
-            await asyncio.sleep(0.05)
 
 
 def _late_scenario(events):
@@ -64,12 +54,7 @@ def _scenario(events):
     ]
 
 
-async def test_poison_messages_are_parked_and_the_stream_moves_on(
-    tv, events, portal_events, monkeypatch
-):
-    """Batches are prepared in the worker process here: poison found there is parked too."""
-    monkeypatch.setattr(Projector, "inline_below", 1)
-    await _worker_up(tv.running)
+async def test_poison_messages_are_parked_and_the_stream_moves_on(tv, events, portal_events):
     p = portal_events("acc", "p")
     good = events.ticket("t1")
     bad_version = {**events.ticket("t2"), "schema_version": 2}
@@ -165,17 +150,15 @@ async def test_a_crash_between_commit_and_ack_loses_and_doubles_nothing(
 
 
 async def test_rebuild_yields_the_incrementally_built_model(
-    tv_settings, namespace, events, portal_events, harness_for, dump, monkeypatch
+    tv_settings, namespace, events, portal_events, harness_for, dump
 ):
-    """Incrementally: small batches prepared in the worker process, merged one by one.
-    Rebuilt: every change staged, last-writer-wins resolved once at the end."""
+    """Incrementally: small batches merged one by one. Rebuilt: every change staged in
+    batches of 5, last-writer-wins resolved once at the end."""
     Harness = harness_for
     tv_settings = tv_settings.model_copy(update={"batch_size": 7})
-    monkeypatch.setattr(Projector, "inline_below", 1)
     running = await start(tv_settings)
     nc = await nats.connect(tv_settings.nats_url)
     try:
-        await _worker_up(running)
         harness = Harness(running, nc, namespace, tv_settings)
         p = portal_events("acc", "p")
         await harness.publish_portal(

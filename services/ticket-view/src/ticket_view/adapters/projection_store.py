@@ -8,6 +8,7 @@ group only moves to a strictly higher aggregate version.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -98,19 +99,20 @@ async def publish_staged_positions(conn: AsyncConnection) -> None:
 
 
 class PgProjectionTx:
-    def __init__(self, conn: AsyncConnection, staged: bool):
+    def __init__(self, conn: AsyncConnection, staged: bool, merging: asyncio.Event):
         self._conn = conn
         self._staged = staged
         self._positions = STAGED_POSITIONS if staged else POSITIONS
+        self._merging = merging
 
     async def position(self, projection: str) -> int:
         return await read_position(self._conn, projection, self._positions)
 
     async def write(self, plan: Any) -> None:
         if self._staged:
-            await stage_changes(self._conn, plan.changes, plan.encoded)
+            await stage_changes(self._conn, plan.changes, plan.encoded, self._merging.set)
         else:
-            await write_changes(self._conn, plan.changes, plan.encoded)
+            await write_changes(self._conn, plan.changes, plan.encoded, self._merging.set)
         await write_portal_updates(self._conn, plan.portal_updates)
 
     async def set_position(self, projection: str, stream_seq: int) -> None:
@@ -119,12 +121,16 @@ class PgProjectionTx:
 
 class PgProjectionStore:
     """One dedicated connection; each batch is one transaction on it. `staged` (rebuild):
-    CRM changes and the position go to the staging tables."""
+    CRM changes and the position go to the staging tables.
+
+    `merging` is set once a batch's merges are sent (cleared by the caller per batch): from
+    then on the database is busy for a while and the client has nothing to send."""
 
     def __init__(self, conn: AsyncConnection, staged: bool = False):
         self._conn = conn
         self._ready = False
         self.staged = staged
+        self.merging = asyncio.Event()
 
     async def stored_position(self, projection: str) -> int:
         table = STAGED_POSITIONS if self.staged else POSITIONS
@@ -136,4 +142,4 @@ class PgProjectionStore:
             await prepare_session(self._conn)
             self._ready = True
         async with self._conn.transaction():
-            yield PgProjectionTx(self._conn, self.staged)
+            yield PgProjectionTx(self._conn, self.staged, self.merging)

@@ -2,12 +2,10 @@
 
 Order per batch: apply (rows + tracking position, one transaction) → commit → ack the last
 message (the consumer acks ALL up to it). Batches are pipelined: the next batch is parsed,
-collapsed and encoded in a worker process while the previous one is written, so that the
-event loop stays free for the database's and NATS's round trips and the two cores work at
-once; writes and acks stay strictly in order. A small batch (the live case: freshness) is
-prepared inline, where the round trip to the worker would cost more than it saves.
-A crash between commit and ack loses nothing and doubles nothing: at restart the consumer
-is recreated from the stored position.
+collapsed and encoded while the database merges the previous one (not before: the write's
+round trips would wait for it), so the client's and the database's work overlap; writes and
+acks stay strictly in order. A crash between commit and ack loses nothing and doubles
+nothing: at restart the consumer is recreated from the stored position.
 Only one projector per projection runs at a time (a PostgreSQL advisory lock).
 """
 
@@ -15,11 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
-import multiprocessing
-from collections.abc import Awaitable, Callable, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from time import perf_counter
 
@@ -67,29 +61,13 @@ def _stream_seq(msg: Msg) -> int:
     return int(msg.metadata.sequence.stream)
 
 
-def prepare_plan(planner: Planner, batch: Sequence[StreamMessage]) -> Plan:
-    """Parse, collapse and encode one batch (in the worker process or inline).
-
-    Only the COPY payloads leave a worker: the row changes they encode would cost as much to
-    pickle as to build."""
-    plan = planner(batch)
-    plan.encoded = encode_changes(plan.changes)
-    return plan
-
-
-def _in_worker(planner: Planner, seqs: list[int], subjects: list[str], data: list[bytes]) -> Plan:
-    """The batch travels as three plain lists: pickling named tuples costs ~8x more."""
-    plan = prepare_plan(planner, list(map(StreamMessage, seqs, subjects, data)))
-    plan.changes = {}
-    return plan
-
-
-def _worker_init(thresholds: tuple[int, int, int]) -> None:
-    gc.set_threshold(*thresholds)
-
-
-def _ready() -> bool:
-    return True
+async def _until_merging(merging: asyncio.Event, writing: asyncio.Task[None]) -> None:
+    """Until the batch being written has its merges in the database (or is done)."""
+    waiting = asyncio.ensure_future(merging.wait())
+    try:
+        await asyncio.wait({waiting, writing}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
 
 
 class LoggedDeadLetters:
@@ -114,9 +92,6 @@ class LoggedDeadLetters:
 
 
 class Projector:
-    inline_below = 256
-    """Batches smaller than this are prepared inline, not in the worker process."""
-
     def __init__(
         self,
         spec: ProjectionSpec,
@@ -126,7 +101,6 @@ class Projector:
         metrics: Metrics,
         batch_size: int = 1000,
         after_commit: AfterCommit | None = None,
-        worker: bool = True,
         staged: bool = False,
     ):
         self.spec = spec
@@ -140,44 +114,20 @@ class Projector:
         self.position = 0
         self.applied = 0
         self._moved = asyncio.Event()
-        self._use_worker = worker
         self._staged = staged
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_ready: Future[bool] | None = None
 
     async def run(self) -> None:
         """Runs until cancelled; restarts from the stored position after any failure."""
         delay = 0.2
-        try:
-            while True:
-                try:
-                    await self._run_once()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    log.exception("projection_failed", projection=self.spec.name, retry_in=delay)
-                    if isinstance(exc, BrokenProcessPool):
-                        self.start_worker()
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, 5.0)
-        finally:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
-
-    def start_worker(self) -> None:
-        """One spawned worker process (fork is unsafe next to the event loop's threads),
-        started with the first large batch (a backlog; live traffic comes in small ones); it
-        starts in the background and is used once it answers."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        self._pool = ProcessPoolExecutor(
-            1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_worker_init,
-            initargs=(gc.get_threshold(),),
-        )
-        self._pool_ready = self._pool.submit(_ready)
+        while True:
+            try:
+                await self._run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection_failed", projection=self.spec.name, retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _run_once(self) -> None:
         conn = await db.connect(self._url, autocommit=True)
@@ -200,18 +150,16 @@ class Projector:
             writing: asyncio.Task[None] | None = None
             try:
                 while True:
+                    if writing is not None:
+                        await _until_merging(store.merging, writing)
                     messages = await feed.take(timeout=1.0 if writing is None else 0.0)
-                    preparing = self._prepare(messages) if messages else None
+                    prepared = self._prepare(messages) if messages else None
                     if writing is not None:
                         await writing
                         writing = None
-                    if preparing is not None:
-                        batch, plan, started = preparing
-                        if not isinstance(plan, Plan):
-                            plan = await plan
-                        writing = asyncio.create_task(
-                            self._apply(store, messages, batch, plan, started)
-                        )
+                    if prepared is not None:
+                        store.merging.clear()
+                        writing = asyncio.create_task(self._apply(store, messages, *prepared))
             finally:
                 if writing is not None and not writing.done():
                     writing.cancel()
@@ -228,32 +176,14 @@ class Projector:
             "SELECT pg_advisory_lock(hashtext(%s))", (f"ticket-view:{self.spec.name}",)
         )
 
-    def _prepare(
-        self, messages: list[Msg]
-    ) -> tuple[list[StreamMessage], Plan | asyncio.Future[Plan], float]:
-        """Parsed, collapsed and encoded ahead, while the previous batch is being written: in
-        the worker process when it is up and the batch is large, else inline."""
+    def _prepare(self, messages: list[Msg]) -> tuple[list[StreamMessage], Plan, float]:
+        """Parsed, collapsed and encoded ahead: runs while the database merges the previous
+        batch."""
         started = perf_counter()
         batch = [StreamMessage(_stream_seq(m), m.subject, m.data) for m in messages]
-        large = len(batch) >= self.inline_below
-        if large and self._use_worker and self._pool is None:
-            self.start_worker()
-        if not large or self._pool is None or not self.worker_up():
-            return batch, prepare_plan(self.spec.planner, batch), started
-        loop = asyncio.get_running_loop()
-        work = loop.run_in_executor(
-            self._pool,
-            _in_worker,
-            self.spec.planner,
-            [m.seq for m in batch],
-            [m.subject for m in batch],
-            [m.data for m in batch],
-        )
-        return batch, work, started
-
-    def worker_up(self) -> bool:
-        ready = self._pool_ready
-        return ready is not None and ready.done() and ready.exception() is None
+        plan = self.spec.planner(batch)
+        plan.encoded = encode_changes(plan.changes)
+        return batch, plan, started
 
     async def _apply(
         self,
