@@ -17,6 +17,10 @@ the admin API, then measures:
   (invited by the admin API, token issued as the notifier does, activated by the customer
   API), same load and figures.
 
+Every list is measured twice, once the CRM consumers have caught up: open loop at `--rate`
+requests/s over the 50 connections (`*_open_loop`: latency from each request's due time) and
+closed loop (`*_latency`: as fast as answers come, i.e. the saturation throughput).
+
 Each latency block also carries every service's CPU milliseconds per request.
 
 Prints the figures and writes `bench/results/gateway.json`.
@@ -272,14 +276,23 @@ async def customer_cookie(
 
 
 def latency(
-    stack: Services, args: argparse.Namespace, path: str, headers: dict[str, str], name: str
+    stack: Services,
+    args: argparse.Namespace,
+    path: str,
+    headers: dict[str, str],
+    name: str,
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    """`clients` concurrent clients on `path` for `seconds` (py-spy on `--profile-service`
-    when this is `--profile-run`) → latency figures + CPU ms per request."""
+    """`clients` connections on `path` for `seconds`: open loop at `rate` requests/s when
+    given, else closed loop (as fast as answers come: the saturation throughput); py-spy on
+    `--profile-service` when this is `--profile-run` → latency figures + CPU ms per request."""
     profile_this = args.profile and name == args.profile_run
     profiler = stack.profile(args.profile_service, args.profile) if profile_this else None
     before = stack.cpu_seconds()
-    result = loadgen.run(stack.url + path, headers, args.clients, args.seconds)
+    if rate is None:
+        result = loadgen.run(stack.url + path, headers, args.clients, args.seconds)
+    else:
+        result = loadgen.open_loop(stack.url + path, headers, args.clients, rate, args.seconds)
     after = stack.cpu_seconds()
     requests = result["requests"] or 1
     result["cpu_ms_per_request"] = {
@@ -437,6 +450,23 @@ async def freshness(http: httpx.AsyncClient, pid: str, samples: int, rate: int) 
     }
 
 
+async def settle(nats_url: str, ns: Namespace, timeout: float = 300) -> float:
+    """Waits until every consumer of the CRM stream has caught up, so that the latency runs
+    measure the list alone, not the list next to a projection still catching up."""
+    started = time.perf_counter()
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    try:
+        while time.perf_counter() - started < timeout:
+            consumers = await js.consumers_info(ns.crm_stream)
+            if all(c.num_pending == 0 and c.num_ack_pending == 0 for c in consumers):
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await nc.close()
+    return round(time.perf_counter() - started, 1)
+
+
 async def count_visible(http: httpx.AsyncClient, pid: str, contact: str) -> int:
     count, cursor = 0, None
     while True:
@@ -506,16 +536,21 @@ async def main(args: argparse.Namespace) -> None:
                     http, pid, args.samples, args.background_rate
                 )
                 print("freshness", results["freshness"], flush=True)
+            results["settled_after_s"] = await settle(nats_url, ns)
             path = f"/api/v1/portals/{pid}/preview?contact_id={dataset.BIG_CONTACT}&limit=20"
-            results["preview_latency"] = latency(stack, args, path, headers, "preview_latency")
             cookie = await customer_cookie(http, nats_url, ns, _account, pid, dataset.BIG_CONTACT)
-            results["customer_list_latency"] = latency(
-                stack,
-                args,
-                f"/{PORTAL_SLUG}/api/tickets?limit=20",
-                {"Host": PORTAL_HOST, "Cookie": cookie},
-                "customer_list_latency",
+            customer = f"/{PORTAL_SLUG}/api/tickets?limit=20"
+            customer_headers = {"Host": PORTAL_HOST, "Cookie": cookie}
+            results["customer_list_open_loop"] = latency(
+                stack, args, customer, customer_headers, "customer_list_open_loop", args.rate
             )
+            results["preview_open_loop"] = latency(
+                stack, args, path, headers, "preview_open_loop", args.rate
+            )
+            results["customer_list_latency"] = latency(
+                stack, args, customer, customer_headers, "customer_list_latency"
+            )
+            results["preview_latency"] = latency(stack, args, path, headers, "preview_latency")
             results["ticket_view_direct"] = await loadgen.nats_preview(
                 nats_url, ns, _account, pid, dataset.BIG_CONTACT, args.clients, args.seconds
             )
@@ -540,6 +575,7 @@ if __name__ == "__main__":
     parser.add_argument("--scale", type=float, default=0.01)
     parser.add_argument("--seconds", type=float, default=10.0, help="per latency run")
     parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--rate", type=float, default=500.0, help="open-loop requests/s")
     parser.add_argument("--samples", type=int, default=200, help="freshness samples")
     parser.add_argument("--background-rate", type=int, default=2000, help="events/s")
     parser.add_argument("--ingest-concurrency", type=int, default=4)
@@ -550,7 +586,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--profile-run",
         default="preview_latency",
-        choices=["preview_latency", "customer_list_latency"],
+        choices=[
+            "preview_latency",
+            "customer_list_latency",
+            "preview_open_loop",
+            "customer_list_open_loop",
+        ],
         help="the latency run --profile records",
     )
     parser.add_argument(

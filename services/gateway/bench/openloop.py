@@ -69,8 +69,10 @@ class Connection(asyncio.Protocol):
 async def run(url: str, rate: float, connections: int, seconds: float, headers: dict) -> dict:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
-    lines = [f"GET {target} HTTP/1.1", f"Host: {parts.netloc}", "Connection: keep-alive"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
+    headers = {"Host": parts.netloc, "Connection": "keep-alive"} | {
+        name.title(): value for name, value in headers.items()
+    }
+    lines = [f"GET {target} HTTP/1.1", *(f"{name}: {value}" for name, value in headers.items())]
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     loop = asyncio.get_running_loop()
     pool = [
