@@ -18,15 +18,21 @@ async def connect(url: str, *, autocommit: bool = False) -> AsyncConnection:
     return await AsyncConnection.connect(libpq_url(url), autocommit=autocommit)
 
 
+async def _in_utc(conn: AsyncConnection) -> None:
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
 async def open_pool(url: str, min_size: int = 2, max_size: int = 10) -> AsyncConnectionPool:
     """Query connections run in UTC: timestamps leave them as UTC datetimes, which the RPC
-    encoder writes as `...Z` without converting them."""
+    encoder writes as `...Z` without converting them. (Set per new connection, so `options`
+    given in the URL stay as they are.)"""
     pool = AsyncConnectionPool(
         libpq_url(url),
         min_size=min_size,
         max_size=max_size,
         open=False,
-        kwargs={"autocommit": True, "options": "-c TimeZone=UTC"},
+        kwargs={"autocommit": True},
+        configure=_in_utc,
     )
     await pool.open(wait=True, timeout=30)
     return pool
