@@ -219,7 +219,13 @@ def _resolve_sql(table: str) -> str:
     return f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM {source}"
 
 
-_RESOLVE = [_resolve_sql(table) for table in ORDER]
+_RESOLVE = {table: _resolve_sql(table) for table in ORDER}
+RESOLVE_PHASES: tuple[tuple[tuple[str, ...], ...], ...] = (
+    ((ch.TICKETS,), (ch.MESSAGES, ch.CONTACTS, ch.COMPANIES)),
+    ((ch.TICKET_CONTACTS,), (ch.TICKET_COMPANIES,)),
+)
+"""Rebuild resolution in two phases of two independent parts each (one connection per part):
+the associations copy their tickets' list fields, so tickets are in first."""
 
 
 async def stage_changes(
@@ -238,14 +244,14 @@ async def stage_changes(
                 merging()
 
 
-async def resolve_staged(conn: AsyncConnection) -> None:
-    """The staged changes into the (empty) tables, last-writer-wins per key once for all:
-    the latest (occurred_at, event_id), among equals the first replayed, exactly the row the
-    incremental merges keep; tombstones stay rows. Tickets go in before the associations,
-    which copy their list fields. Runs inside the caller's transaction."""
-    await conn.execute("SET LOCAL work_mem = '256MB'")
-    for statement in _RESOLVE:
-        await conn.execute(statement)
+async def resolve_staged(conn: AsyncConnection, tables: tuple[str, ...]) -> None:
+    """The staged changes of `tables` into the (empty) tables, in one transaction:
+    last-writer-wins per key once for all, the latest (occurred_at, event_id), among equals
+    the first replayed, exactly the row the incremental merges keep; tombstones stay rows."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL work_mem = '256MB'")
+        for table in tables:
+            await conn.execute(_RESOLVE[table])
 
 
 async def write_changes(

@@ -2,10 +2,10 @@
 
 The replay runs the very projectors the service runs (batches, parsing, poison handling,
 tracking positions), except that the CRM projection stages every batch's changes (COPY into
-unlogged tables without keys) instead of merging them; once the stream is replayed, one
-transaction resolves last-writer-wins per key for all of them, fills the tables and sets the
-positions. The result is identical to the incrementally built model; a rebuild that dies
-midway leaves empty tables without positions, which the service simply replays. Stop the
+unlogged tables without keys) instead of merging them; once the stream is replayed,
+last-writer-wins per key is resolved once for all of them into the tables, then the
+positions are set. The result is identical to the incrementally built model; a rebuild that
+dies midway leaves no positions, and the service simply replays the streams. Stop the
 service first: the rebuild refuses to run while a projector holds its lock.
 """
 
@@ -19,7 +19,7 @@ from typing import Any
 import structlog
 
 from ..adapters import db
-from ..adapters.crm_writer import resolve_staged
+from ..adapters.crm_writer import RESOLVE_PHASES, resolve_staged
 from ..adapters.projection_store import publish_staged_positions
 from ..adapters.schema import (
     TABLES,
@@ -76,10 +76,22 @@ async def _vacuum(url: str) -> float:
     return perf_counter() - started
 
 
-async def _resolve(conn: Any) -> float:
+async def _resolve(url: str, conn: Any) -> float:
+    """Staging into the tables on two connections (two cores), then the positions.
+
+    Not one transaction: should the rebuild die before the positions are set, the service
+    replays the whole stream over what was resolved, and last-writer-wins makes that
+    converge to the same rows."""
     started = perf_counter()
+    other = await db.connect(url, autocommit=True)
+    try:
+        for phase in RESOLVE_PHASES:
+            await asyncio.gather(
+                *(resolve_staged(c, tables) for c, tables in zip((conn, other), phase, strict=True))
+            )
+    finally:
+        await other.close()
     async with conn.transaction():
-        await resolve_staged(conn)
         await publish_staged_positions(conn)
     await drop_staging(conn)
     return perf_counter() - started
@@ -113,7 +125,7 @@ async def rebuild(settings: Settings, timeout: float = 3600.0) -> dict[str, Any]
                 *(running.projectors[name].wait_for(seq, timeout) for name, seq in targets.items())
             )
             await _stop_projectors(running)
-            resolve_seconds = await _resolve(conn)
+            resolve_seconds = await _resolve(settings.database_url, conn)
             replayed = perf_counter()
             await create_indexes(conn)
             index_seconds = perf_counter() - replayed
