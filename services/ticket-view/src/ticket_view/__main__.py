@@ -1,6 +1,5 @@
-"""`python -m ticket_view [run]` serves until SIGINT/SIGTERM (on uvloop when it is
-installed); `python -m ticket_view rebuild` drops the read model and replays the streams,
-printing events/s."""
+"""`python -m ticket_view [run]` serves on uvloop until SIGINT/SIGTERM;
+`python -m ticket_view rebuild` drops the read model and replays the streams, printing events/s."""
 
 from __future__ import annotations
 
@@ -8,8 +7,8 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import Callable
-from typing import Any
+
+import uvloop
 
 from .bootstrap import start
 from .entrypoints.rebuild import ProjectorRunning, rebuild
@@ -27,21 +26,11 @@ async def _serve(settings: Settings) -> None:
     await running.stop()
 
 
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    factory: Any = uvloop.new_event_loop
-    return factory
-
-
 def main(argv: list[str]) -> int:
     settings = Settings()
     command = argv[0] if argv else "run"
     if command == "run":
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(_serve(settings))
+        uvloop.run(_serve(settings))
         return 0
     if command == "rebuild":
         configure_logging(settings.log_level)
