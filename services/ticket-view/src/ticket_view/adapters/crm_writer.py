@@ -46,22 +46,29 @@ def _columns(table: str) -> tuple[str, ...]:
     return (*ch.KEY_COLUMNS[table], *ch.VALUE_COLUMNS[table], "occurred_at", "event_id")
 
 
-def _merge_sql(table: str) -> str:
-    keys = ch.KEY_COLUMNS[table]
+def _insert_sql(table: str, source: str) -> tuple[str, list[str]]:
+    """`INSERT INTO table ... SELECT ... FROM source x`, association rows joined with their
+    ticket for its list fields → (the statement, its target columns)."""
     columns = _columns(table)
-    selected = [f"x.{c}" for c in columns]
     targets = list(columns)
-    source = f"tmp_{table} x"
+    selected = [f"x.{c}" for c in columns]
+    source = f"{source} x"
     if table in ASSOCIATIONS:
         targets += _COPY_COLUMNS
         selected.append(_COPY_VALUES)
         source += (
             " LEFT JOIN tickets t ON t.account_id = x.account_id AND t.ticket_id = x.ticket_id"
         )
+    sql = f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM {source}"
+    return sql, targets
+
+
+def _merge_sql(table: str) -> str:
+    keys = ch.KEY_COLUMNS[table]
+    insert, targets = _insert_sql(table, f"tmp_{table}")
     updates = ", ".join(f"{c} = excluded.{c}" for c in targets if c not in keys)
     return (
-        f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM {source} "
-        f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} "
+        f"{insert} ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {updates} "
         f"WHERE (excluded.occurred_at, excluded.event_id) > ({table}.occurred_at, {table}.event_id)"
     )
 
@@ -202,21 +209,11 @@ def merge_sql(tables: Iterable[str]) -> str:
 
 def _resolve_sql(table: str) -> str:
     keys = ", ".join(ch.KEY_COLUMNS[table])
-    columns = _columns(table)
     latest = (
-        f"SELECT DISTINCT ON ({keys}) {', '.join(columns)} FROM stage_{table} "
+        f"SELECT DISTINCT ON ({keys}) {', '.join(_columns(table))} FROM stage_{table} "
         f"ORDER BY {keys}, occurred_at DESC, event_id DESC, staged"
     )
-    targets = list(columns)
-    selected = [f"x.{c}" for c in columns]
-    source = f"({latest}) x"
-    if table in ASSOCIATIONS:
-        targets += _COPY_COLUMNS
-        selected.append(_COPY_VALUES)
-        source += (
-            " LEFT JOIN tickets t ON t.account_id = x.account_id AND t.ticket_id = x.ticket_id"
-        )
-    return f"INSERT INTO {table} ({', '.join(targets)}) SELECT {', '.join(selected)} FROM {source}"
+    return _insert_sql(table, f"({latest})")[0]
 
 
 _RESOLVE = {table: _resolve_sql(table) for table in ORDER}
