@@ -12,7 +12,16 @@ TICKET_VIEW = {
     "rebuild": {"events": 900_000, "seconds": 40.0},
 }
 GATEWAY = {
-    "preview_open_loop": {"requests_per_s": 500.0, "p50_ms": 9.0, "p99_ms": 80.0},
+    "preview_open_loop": {
+        "target_rps": 500.0,
+        "requests": 5000,
+        "seconds": 10.0,
+        "requests_per_s": 499.8,
+        "p50_ms": 9.0,
+        "p99_ms": 80.0,
+        "non_2xx": 0,
+        "errors": 0,
+    },
     "preview_latency": {"requests_per_s": 700.0},
     "freshness": {"from_accepted": {"p50_ms": 30.0, "p99_ms": 90.0}},
 }
@@ -22,6 +31,7 @@ def test_figures_are_judged_against_the_aims() -> None:
     result = summary(TICKET_VIEW, GATEWAY)
 
     assert result["figures"]["list_endpoint"] == "admin preview"
+    assert result["figures"]["list_requests_per_s"] == 500.0
     assert result["figures"]["list_saturation_requests_per_s"] == 700.0
     assert result["figures"]["rebuild_full_set_seconds"] == 160.0
     assert result["figures"]["rebuild_extrapolated"] is True
@@ -36,11 +46,14 @@ def test_figures_are_judged_against_the_aims() -> None:
 
 
 def test_the_customer_list_is_preferred_and_missing_figures_are_unknown() -> None:
-    gateway = {**GATEWAY, "customer_list_open_loop": {"requests_per_s": 510.0, "p99_ms": 40.0}}
+    behind = {"target_rps": 600.0, "requests": 6000, "seconds": 14.0, "requests_per_s": 430.0}
+    gateway = {**GATEWAY, "customer_list_open_loop": {**behind, "p99_ms": 40.0}}
     del gateway["freshness"]
 
     result = summary(TICKET_VIEW, gateway)
 
     assert result["figures"]["list_endpoint"] == "customer list"
+    assert result["figures"]["list_requests_per_s"] == 430.0
+    assert result["met"]["list_requests_per_s"] is False
     assert result["met"]["list_p99_ms"] is True
     assert result["met"]["freshness_p99_ms"] is None
