@@ -149,6 +149,14 @@ class SessionView(Frozen):
     absolute_expires_at: UtcDatetime
 
 
+class SessionsEnded(_PortalScoped):
+    """Broadcast by portal-config on `Namespace.sessions_ended` (core NATS, no stream) once
+    sessions of a member ended (logout, password set, revocation): every gateway forgets the
+    member's sessions it remembers. Carries no secret: not even a hash of the session."""
+
+    contact_id: str
+
+
 MemberRequest = Annotated[
     InviteMember
     | ListMembers

@@ -65,6 +65,11 @@ class Namespace:
     def dlq_subject(self, service: str, reason: str) -> str:
         return f"{self.name}.dlq.{service}.{reason}"
 
+    # Notifications (core NATS, every subscriber gets each) ---------------------------
+    @property
+    def sessions_ended(self) -> str:
+        return f"{self.name}.notify.sessions_ended"
+
     # Request / reply -----------------------------------------------------------------
     def rpc(self, service: str, operation: str) -> str:
         return f"{self.name}.rpc.{service}.{operation}"

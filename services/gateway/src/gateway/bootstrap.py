@@ -22,8 +22,11 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
+from nats.aio.msg import Msg
 from portal_contracts import Namespace
+from portal_contracts.member_rpc import SessionsEnded
 from prometheus_client import start_http_server
+from pydantic import ValidationError
 
 from .adapters.crm_stream import CrmPublisher
 from .adapters.rpc import RpcClient
@@ -31,6 +34,7 @@ from .application.customer_portals import PortalCache
 from .application.customer_tickets import CustomerDesk
 from .application.key_cache import KeyCache
 from .application.known_portals import KnownPortals
+from .application.session_cache import SessionCache
 from .entrypoints.http.app import build_app
 from .entrypoints.http.crm_ingest import PATH as CRM_PATH
 from .observability import Metrics, configure_logging
@@ -57,7 +61,7 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(_connect(broker, crm))
+        connecting = asyncio.create_task(_connect(broker, crm, namespace, app.state.session_cache))
         await asyncio.wait({connecting}, timeout=settings.startup_connect_seconds)
         metrics_server = None
         if settings.metrics_port is not None:
@@ -87,6 +91,11 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     app.state.key_cache = KeyCache(
         settings.auth_cache_seconds, overrides.get("clock", time.monotonic)
     )
+    app.state.session_cache = SessionCache[Any](
+        settings.session_cache_seconds,
+        overrides.get("clock", time.monotonic),
+        link=lambda: _link_state(broker),
+    )
     app.state.portal_cache = PortalCache(
         settings.portal_cache_seconds, overrides.get("clock", time.monotonic)
     )
@@ -102,16 +111,41 @@ def create_app(settings: Settings, **overrides: Any) -> FastAPI:
     return app
 
 
-async def _connect(broker: NatsBroker, crm: CrmPublisher) -> None:
+async def _connect(
+    broker: NatsBroker, crm: CrmPublisher, namespace: Namespace, sessions: SessionCache[Any]
+) -> None:
     """Keeps trying in the background: the gateway serves `/healthz` (and 503s) meanwhile.
-    Once connected, the CRM stream is ensured (ingest retries it if this fails)."""
+    Once connected, ended sessions are listened for and the CRM stream is ensured (ingest
+    retries it if this fails)."""
     log.info("nats_connecting")
     await broker.start()
     log.info("nats_connected")
+
+    async def on_sessions_ended(msg: Msg) -> None:
+        try:
+            notice = SessionsEnded.model_validate_json(msg.data)
+        except ValidationError:
+            sessions.clear()
+            log.warning("sessions_ended_notice_invalid")
+            return
+        sessions.forget(notice.portal_id, notice.contact_id)
+
+    await broker.connection.subscribe(namespace.sessions_ended, cb=on_sessions_ended)
     try:
         await crm.ensure_stream()
     except Exception as exc:
         log.warning("crm_stream_not_ensured", error=type(exc).__name__)
+
+
+def _link_state(broker: NatsBroker) -> int | None:
+    """None while NATS is not connected, else its reconnect count (see `SessionCache`)."""
+    try:
+        nc = broker.connection
+    except Exception:
+        return None
+    if nc is None or not nc.is_connected:
+        return None
+    return int(nc.stats["reconnects"])
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -40,5 +40,9 @@ class Settings(BaseSettings):
     """Peer addresses whose `X-Forwarded-For` names the client (else the peer is the client)."""
     portal_cache_seconds: float = Field(2.0, ge=0)
     """How long a resolved customer portal (host + slug) is reused."""
+    session_cache_seconds: float = Field(2.0, ge=0)
+    """How long a session portal-config confirmed live is reused without asking again (0: never).
+    Sessions that end are forgotten at once through portal-config's broadcast; this bounds how
+    long a missed broadcast could matter."""
     read_your_writes_seconds: float = Field(2.0, ge=0)
     """How long a customer write waits for ticket-view to show it before answering anyway."""

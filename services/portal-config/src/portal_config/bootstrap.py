@@ -19,6 +19,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js import JetStreamContext
 from portal_contracts import Namespace
 from portal_contracts.config_rpc import EnsureAccount
+from portal_contracts.member_rpc import SessionsEnded
 from portal_contracts.portal import PortalEvent
 from prometheus_client import start_http_server
 from psycopg_pool import AsyncConnectionPool
@@ -35,7 +36,7 @@ from .adapters.portals import PgPortalStore
 from .application.access_groups import AccessGroups
 from .application.accounts import AccountService
 from .application.customer import CustomerAccess, Limits
-from .application.members import MemberService
+from .application.members import MemberService, SessionsEndedHook
 from .application.passwords import Hasher
 from .application.portals import PortalService
 from .entrypoints.crm_consumer import CrmConsumer
@@ -111,6 +112,21 @@ async def _housekeeping(auth: PgAuthStore, clock: Any, interval: float) -> None:
             log.warning("housekeeping_failed", exc_info=True)
 
 
+def _sessions_ended_broadcast(nc: NatsClient, namespace: Namespace) -> SessionsEndedHook:
+    """Tells every gateway to forget the member's sessions. At most once, like all core NATS:
+    a gateway that misses it serves a remembered session for at most its cache's few
+    seconds (and forgets everything when its connection drops)."""
+
+    async def broadcast(account_id: str, portal_id: str, contact_id: str) -> None:
+        notice = SessionsEnded(account_id=account_id, portal_id=portal_id, contact_id=contact_id)
+        try:
+            await nc.publish(namespace.sessions_ended, notice.model_dump_json().encode())
+        except Exception as exc:
+            log.warning("sessions_ended_not_broadcast", error=type(exc).__name__)
+
+    return broadcast
+
+
 async def start(settings: Settings, **overrides: Any) -> Running:
     namespace = Namespace(settings.namespace)
     pool = await open_pool(settings.database_url, settings.db_pool_size)
@@ -137,7 +153,14 @@ async def start(settings: Settings, **overrides: Any) -> Running:
     contacts = PgContactStore(pool)
     auth = PgAuthStore(pool)
     members = MemberService(
-        PgMemberStore(pool, namespace), portal_store, contacts, auth, clock, new_id, relay.wake
+        PgMemberStore(pool, namespace),
+        portal_store,
+        contacts,
+        auth,
+        clock,
+        new_id,
+        relay.wake,
+        on_sessions_ended=_sessions_ended_broadcast(nc, namespace),
     )
     access_groups = AccessGroups(members, portal_store, account_store, contacts, clock)
     tasks: set[asyncio.Task[None]] = set()

@@ -150,11 +150,16 @@ class PgAuthStore:
                 (now, idle_expires_at, id_hash),
             )
 
-    async def delete_session(self, id_hash: str, portal_id: str) -> None:
+    async def delete_session(self, id_hash: str, portal_id: str) -> tuple[str, str] | None:
+        """→ (account id, contact id) of the session deleted, None when there was none."""
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "DELETE FROM sessions WHERE id_hash = %s AND portal_id = %s", (id_hash, portal_id)
+            cur = await conn.execute(
+                "DELETE FROM sessions WHERE id_hash = %s AND portal_id = %s"
+                " RETURNING account_id, contact_id",
+                (id_hash, portal_id),
             )
+            row = await cur.fetchone()
+        return (str(row[0]), str(row[1])) if row else None
 
     async def housekeeping(self, now: datetime, keep_since: datetime) -> None:
         """Forgets expired sessions and tokens, and rate-limit events older than `keep_since`."""

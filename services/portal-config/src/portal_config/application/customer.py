@@ -174,6 +174,7 @@ class CustomerAccess:
         await self.members.execute(
             req.account_id, req.portal_id, token.contact_id, command, correlation_id, effect
         )
+        await self.members.on_sessions_ended(req.account_id, req.portal_id, token.contact_id)
         return issued
 
     async def login(self, req: mrpc.Login, correlation_id: str | None) -> mrpc.SessionIssued:
@@ -203,7 +204,9 @@ class CustomerAccess:
         return issued
 
     async def logout(self, req: mrpc.Logout) -> dict[str, Any]:
-        await self.auth.delete_session(secret_hash(req.session_id), req.portal_id)
+        ended = await self.auth.delete_session(secret_hash(req.session_id), req.portal_id)
+        if ended is not None:
+            await self.members.on_sessions_ended(ended[0], req.portal_id, ended[1])
         return {}
 
     async def resolve(self, req: mrpc.ResolveSession) -> mrpc.SessionView:

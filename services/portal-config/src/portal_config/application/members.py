@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -45,6 +45,15 @@ def new_secret() -> str:
     return secrets.token_urlsafe(32)
 
 
+SessionsEndedHook = Callable[[str, str, str], Awaitable[None]]
+"""(account_id, portal_id, contact_id), called after a commit that ended the member's
+sessions: the gateways forget what they remember of them."""
+
+
+async def _nothing(_account_id: str, _portal_id: str, _contact_id: str) -> None:
+    return None
+
+
 class MemberService:
     def __init__(
         self,
@@ -55,6 +64,7 @@ class MemberService:
         clock: Clock,
         new_id: IdFactory,
         on_append: Callable[[], None] = lambda: None,
+        on_sessions_ended: SessionsEndedHook | None = None,
     ) -> None:
         self.members = members
         self.portals = portals
@@ -63,6 +73,7 @@ class MemberService:
         self.clock = clock
         self.new_id = new_id
         self.on_append = on_append
+        self.on_sessions_ended = on_sessions_ended or _nothing
 
     async def execute(
         self,
@@ -133,6 +144,7 @@ class MemberService:
             correlation_id,
             effect,
         )
+        await self.on_sessions_ended(req.account_id, req.portal_id, req.contact_id)
         return {}
 
     async def issue_token(self, req: ev.IssueMemberToken) -> ev.IssuedMemberToken:

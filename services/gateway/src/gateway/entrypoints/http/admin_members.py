@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from portal_contracts.base import Frozen, Identifier
 from portal_contracts.member_rpc import InviteMember, ListMembers, MemberView, RevokeMember
@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from .admin_portals import PortalId
 from .auth import CurrentAccount
+from .customer_session import forget_sessions
 from .deps import Backend
 from .errors import ApiError, documented
 
@@ -56,12 +57,17 @@ async def list_members(
 
 @router.delete("/{portal_id}/members/{contact_id}", status_code=204)
 async def revoke(
-    portal_id: PortalId, contact_id: str, account: CurrentAccount, backend: Backend
+    request: Request,
+    portal_id: PortalId,
+    contact_id: str,
+    account: CurrentAccount,
+    backend: Backend,
 ) -> Response:
     """The member's sessions end at once."""
     if not _valid_id(contact_id):
         raise ApiError(404, "not_found", "no such member")
     await backend(RevokeMember(account_id=account.id, portal_id=portal_id, contact_id=contact_id))
+    forget_sessions(request, portal_id, contact_id)
     return Response(status_code=204)
 
 

@@ -37,6 +37,7 @@ from .customer_session import (
     check_csrf,
     clear_session_cookie,
     find_session,
+    forget_sessions,
     set_session_cookie,
 )
 from .deps import Backend
@@ -67,9 +68,14 @@ async def quietly(backend: Backend, request: Any) -> None:
         log.info("customer_request_refused_quietly", op=request.op, code=exc.error.code)
 
 
-def _signed_in(request: Request, portal: CurrentPortal, issued: Any) -> JSONResponse:
+def _signed_in(
+    request: Request, portal: CurrentPortal, issued: Any, *, others_ended: bool = False
+) -> JSONResponse:
+    """`others_ended`: a password was set, every other session of the member is gone."""
     if not isinstance(issued, dict) or "session_id" not in issued or "csrf_token" not in issued:
         raise ApiError(502, "bad_gateway", "a backend service answered incorrectly")
+    if others_ended:
+        forget_sessions(request, portal.id, str(issued.get("contact_id")))
     response = JSONResponse({"csrf_token": issued["csrf_token"]})
     set_session_cookie(request, response, portal, issued)
     response.headers["Cache-Control"] = "no-store"
@@ -112,7 +118,7 @@ async def activate(
             user_agent=agent,
         )
     )
-    return _signed_in(request, portal, issued)
+    return _signed_in(request, portal, issued, others_ended=True)
 
 
 @router.post("/login", response_model=CsrfToken, responses=documented(401, 422, 429))
@@ -150,6 +156,7 @@ async def logout(request: Request, portal: CurrentPortal, backend: Backend) -> R
         await backend(
             Logout(account_id=portal.account_id, portal_id=portal.id, session_id=session.session_id)
         )
+        forget_sessions(request, portal.id, session.contact_id)
     response = Response(status_code=204)
     clear_session_cookie(request, response, portal)
     return response
@@ -194,4 +201,4 @@ async def confirm_password_reset(
             user_agent=agent,
         )
     )
-    return _signed_in(request, portal, issued)
+    return _signed_in(request, portal, issued, others_ended=True)

@@ -32,6 +32,7 @@ from pydantic import ValidationError
 
 from ...adapters.rpc import BadReply, RpcFailure
 from ...application.customer_portals import CustomerPortal, PortalCache
+from ...application.session_cache import SessionCache
 from ...settings import Settings
 from .deps import Backend, PortalConfig, TicketView, app_rpc_client, request_correlation_id
 from .errors import ApiError
@@ -184,12 +185,30 @@ def session_cookie(request: Request) -> str | None:
     return value if value and len(value) <= 500 else None
 
 
+def session_cache(request: Request) -> SessionCache[Session]:
+    cache: SessionCache[Session] = request.app.state.session_cache
+    return cache
+
+
+def forget_sessions(request: Request, portal_id: str, contact_id: str) -> None:
+    """After this gateway ended a member's sessions: not one more request on a remembered
+    one, even before portal-config's broadcast comes back."""
+    session_cache(request).forget(portal_id, contact_id)
+
+
 async def find_session(
     request: Request, portal: CustomerPortal, backend: PortalConfig
 ) -> Session | None:
+    """The live session of the cookie: confirmed by portal-config, or remembered from its
+    confirmation a moment ago (`SessionCache`)."""
     session_id = session_cookie(request)
     if session_id is None:
         return None
+    cache = session_cache(request)
+    remembered = cache.get(portal.id, session_id)
+    if remembered is not None:
+        return remembered
+    generation = cache.generation
     query = ResolveSession(account_id=portal.account_id, portal_id=portal.id, session_id=session_id)
     try:
         result = await backend(query)
@@ -199,7 +218,9 @@ async def find_session(
         raise
     if not isinstance(result, dict) or not isinstance(result.get("contact_id"), str):
         raise BadReply(PORTAL_CONFIG, "session.resolve")
-    return Session(session_id, result["contact_id"], str(result.get("csrf_token", "")))
+    session = Session(session_id, result["contact_id"], str(result.get("csrf_token", "")))
+    cache.put(portal.id, session_id, session.contact_id, session, generation)
+    return session
 
 
 def check_csrf(request: Request, session: Session) -> None:

@@ -36,6 +36,7 @@ from ..http.customer_session import (
     client_address,
     cookie_path,
     cookie_secure,
+    forget_sessions,
     set_session_cookie,
     user_agent,
 )
@@ -158,6 +159,7 @@ async def logout(request: Request, slug: str) -> Response:
         await config(
             Logout(account_id=portal.account_id, portal_id=portal.id, session_id=session.session_id)
         )
+        forget_sessions(request, portal.id, session.contact_id)
     response = redirect(request, portal, f"{cookie_path(portal)}login", Flash("logged_out"))
     clear_session_cookie(request, response, portal)
     return response
@@ -288,6 +290,8 @@ async def _set_password(request: Request, slug: str, kind: str) -> Response:
         response = redirect(request, portal, path)
         response.delete_cookie(LINK_COOKIES[kind], path=path, secure=cookie_secure(request))
         return response
+    if isinstance(issued, dict):
+        forget_sessions(request, portal.id, str(issued.get("contact_id")))
     notice = "activated" if kind == "activate" else "password_changed"
     response = redirect(request, portal, cookie_path(portal), Flash(notice))
     response.delete_cookie(LINK_COOKIES[kind], path=path, secure=cookie_secure(request))
