@@ -12,6 +12,7 @@ import uvloop
 
 from .bootstrap import start
 from .entrypoints.rebuild import ProjectorRunning, rebuild
+from .entrypoints.replay_parts import RebuildFailed
 from .observability import configure_logging
 from .settings import Settings
 
@@ -39,6 +40,9 @@ def main(argv: list[str]) -> int:
         except ProjectorRunning as exc:
             print(str(exc), file=sys.stderr)
             return 2
+        except RebuildFailed as exc:
+            print(f"rebuild failed, the read model has no positions: {exc}", file=sys.stderr)
+            return 1
         print(json.dumps(report))
         return 0
     print("usage: python -m ticket_view [run|rebuild]", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,9 +79,9 @@ def start_projectors(
     ns: Namespace,
     settings: Settings,
     after_commit: AfterCommit | None = None,
-    staged: bool = False,
+    only: Collection[str] | None = None,
 ) -> None:
-    """`staged` (rebuild): the CRM projection writes to the staging tables.
+    """`only`: these projections (the rebuild replays CRM itself, in parts).
 
     Also makes the process's garbage collector lazier: a projector keeps thousands of
     messages in flight and allocates several objects per event, so with the default
@@ -88,6 +89,8 @@ def start_projectors(
     gc.set_threshold(*GC_THRESHOLDS)
     js = running.nc.jetstream()
     for spec in projection_specs(ns):
+        if only is not None and spec.name not in only:
+            continue
         projector = Projector(
             spec,
             running.nc,
@@ -96,7 +99,6 @@ def start_projectors(
             running.metrics,
             batch_size=settings.batch_size,
             after_commit=after_commit,
-            staged=staged and spec.name == CRM,
         )
         running.projectors[spec.name] = projector
         running.tasks.append(asyncio.create_task(projector.run(), name=f"project-{spec.name}"))

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     metrics_port: int | None = None
     batch_size: int = Field(5000, ge=1, le=10_000)
     """Most stream messages applied in one transaction (a lone message is applied at once)."""
+    rebuild_parts: int = Field(2, ge=1, le=16)
+    """Processes replaying the CRM stream in a rebuild, each over its share of the sequence
+    range: the replay is bound by Python's CPU per event, one process per core."""
     pool_size: int = Field(8, ge=1, le=100)
     """Query connections (one more is held by each projector)."""
     max_concurrent_requests: int = Field(16, ge=1)

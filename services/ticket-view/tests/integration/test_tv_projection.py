@@ -152,8 +152,10 @@ async def test_a_crash_between_commit_and_ack_loses_and_doubles_nothing(
 async def test_rebuild_yields_the_incrementally_built_model(
     tv_settings, namespace, events, portal_events, harness_for, dump
 ):
-    """Incrementally: small batches merged one by one. Rebuilt: every change staged in
-    batches of 5, last-writer-wins resolved once at the end."""
+    """Incrementally: small batches merged one by one. Rebuilt: the stream replayed in two
+    parts (processes), every change staged in batches of 5, last-writer-wins resolved once at
+    the end. A twin (same event_id and occurred_at, other content) in the second part loses
+    to its original in the first, as it does incrementally: the earliest message wins."""
     Harness = harness_for
     tv_settings = tv_settings.model_copy(update={"batch_size": 7})
     running = await start(tv_settings)
@@ -174,6 +176,12 @@ async def test_rebuild_yields_the_incrementally_built_model(
             harness.ns.crm_subject("acc", duplicate["type"]),
             json.dumps({"account_id": "acc", "event": duplicate}).encode(),
         )
+        original = scenario[3]
+        twin = {**original, "data": {**original["data"], "subject": "twin"}}
+        await harness.publish_raw(
+            harness.ns.crm_subject("acc", twin["type"]),
+            json.dumps({"account_id": "acc", "event": twin}).encode(),
+        )
         await harness.synced()
         await running.stop()
         incremental = dump(tv_settings.database_url)
@@ -187,9 +195,11 @@ async def test_rebuild_yields_the_incrementally_built_model(
         by_id = {row[1]: row for row in incremental["tickets"]}
         assert by_id["t5"][-3] is True, "the late older upsert did not resurrect the ticket"
         assert by_id["t8"][2] == max(("tie a", "tie b"), key=lambda s: scenario_ids[s])
+        assert by_id[original["data"]["ticket_id"]][2] == original["data"]["subject"]
 
-        report = await rebuild(tv_settings.model_copy(update={"batch_size": 5}))
-        assert report["events"] == len(scenario) + 1 + 3
+        report = await rebuild(tv_settings.model_copy(update={"batch_size": 5, "rebuild_parts": 2}))
+        assert report["parts"] == 2
+        assert report["events"] == len(scenario) + 2 + 3
         assert dump(tv_settings.database_url) == incremental
     finally:
         await nc.close()

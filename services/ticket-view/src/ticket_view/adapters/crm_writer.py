@@ -228,15 +228,22 @@ the associations copy their tickets' list fields, so tickets are in first."""
 async def stage_changes(
     conn: AsyncConnection,
     by_table: dict[str, list[ch.Change]],
+    first_seq: int,
     encoded: dict[str, bytes] | None = None,
     merging: Callable[[], None] | None = None,
 ) -> None:
-    """Rebuild: a batch's winners COPied as they are into the staging tables. `merging` is
-    called once the last payload is sent, while the database still works through it."""
+    """Rebuild: a batch's winners COPied as they are into the staging tables, each row with
+    the stream sequence of the batch's first message (`staged`). `merging` is called once the
+    last payload is sent, while the database still works through it.
+
+    `staged` is appended to every line of the ready payload: in COPY text format a raw newline
+    only ends a row (newlines in values are escaped), so one bytes replace does it."""
     payloads = encoded if encoded is not None else encode_changes(by_table)
+    tail = f"\t{first_seq}\n".encode()
     for i, (table, payload) in enumerate(payloads.items(), 1):
-        async with conn.cursor().copy(copy_sql(table, f"stage_{table}")) as copy:
-            await copy.write(payload)
+        sql = f"COPY stage_{table} ({', '.join(_columns(table))}, staged) FROM STDIN"
+        async with conn.cursor().copy(sql) as copy:
+            await copy.write(payload.replace(b"\n", tail))
             if i == len(payloads) and merging is not None:
                 merging()
 
@@ -244,7 +251,9 @@ async def stage_changes(
 async def resolve_staged(conn: AsyncConnection, tables: tuple[str, ...]) -> None:
     """The staged changes of `tables` into the (empty) tables, in one transaction:
     last-writer-wins per key once for all, the latest (occurred_at, event_id), among equals
-    the first replayed, exactly the row the incremental merges keep; tombstones stay rows."""
+    the earliest in the stream (lowest `staged`: a batch stages one winner per key, and the
+    batches of parallel replays interleave in time but not in stream order), exactly the row
+    the incremental merges keep; tombstones stay rows."""
     async with conn.transaction():
         await conn.execute("SET LOCAL work_mem = '256MB'")
         for table in tables:

@@ -1,7 +1,8 @@
 """Write side of the read model: portal field groups, tracking positions, the batch store.
 
-CRM rows are written by `crm_writer`; during a rebuild they are staged instead (with their
-tracking position in `stage_positions`) and resolved into the tables once at the end.
+CRM rows are written by `crm_writer`; during a rebuild they are staged instead (each replay
+part with its tracking position in `stage_positions`) and resolved into the tables once at the
+end.
 Portal updates are few: their winners are passed as column arrays and `unnest`ed; a field
 group only moves to a strictly higher aggregate version.
 """
@@ -89,15 +90,6 @@ async def write_position(
     )
 
 
-async def publish_staged_positions(conn: AsyncConnection) -> None:
-    """The staged tracking positions become the real ones (with the resolved rows)."""
-    await conn.execute(
-        f"INSERT INTO {POSITIONS} (projection, stream_seq) "
-        f"SELECT projection, stream_seq FROM {STAGED_POSITIONS} "
-        "ON CONFLICT (projection) DO UPDATE SET stream_seq = excluded.stream_seq"
-    )
-
-
 class PgProjectionTx:
     def __init__(self, conn: AsyncConnection, staged: bool, merging: asyncio.Event):
         self._conn = conn
@@ -110,7 +102,9 @@ class PgProjectionTx:
 
     async def write(self, plan: Any) -> None:
         if self._staged:
-            await stage_changes(self._conn, plan.changes, plan.encoded, self._merging.set)
+            await stage_changes(
+                self._conn, plan.changes, plan.first_seq, plan.encoded, self._merging.set
+            )
         else:
             await write_changes(self._conn, plan.changes, plan.encoded, self._merging.set)
         await write_portal_updates(self._conn, plan.portal_updates)

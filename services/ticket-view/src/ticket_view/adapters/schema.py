@@ -95,14 +95,15 @@ STAGING = (*(f"stage_{t}" for t in STAGED), "stage_positions")
 
 STAGING_DDL = "".join(
     f"CREATE UNLOGGED TABLE IF NOT EXISTS stage_{t} "
-    f"(LIKE {t} INCLUDING DEFAULTS, staged bigint GENERATED ALWAYS AS IDENTITY);\n"
+    f"(LIKE {t} INCLUDING DEFAULTS, staged bigint NOT NULL);\n"
     for t in STAGED
 ) + (
     "CREATE UNLOGGED TABLE IF NOT EXISTS stage_positions "
     "(projection text PRIMARY KEY, stream_seq bigint NOT NULL);"
 )
 """Rebuild staging: every CRM change as it is replayed (no keys, no WAL), resolved into the
-real tables once at the end; `staged` is the replay order, the last tie-breaker."""
+real tables once at the end; `staged` (the stream sequence of the row's batch's first message)
+is the last tie-breaker; `stage_positions` holds each replay part's position."""
 
 
 async def create_schema(conn: AsyncConnection, *, indexes: bool = True) -> None:

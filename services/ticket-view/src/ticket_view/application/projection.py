@@ -64,6 +64,8 @@ class Plan:
     poison: list[Poison] = field(default_factory=list)
     encoded: Any = None
     """The store's encoding of `changes`, when computed ahead of the transaction."""
+    first_seq: int = 0
+    """The stream sequence of the batch's first message: a staged rebuild's tie-breaker."""
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ def _classify(data: bytes, event_of: Callable[[Any], Any], known: frozenset[str]
 
 
 def plan_crm(messages: Sequence[StreamMessage]) -> Plan:
-    plan = Plan()
+    plan = Plan(first_seq=messages[0].seq if messages else 0)
     found: list[ch.Change] = []
     for message in messages:
         try:

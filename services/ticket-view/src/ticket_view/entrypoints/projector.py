@@ -102,7 +102,10 @@ class Projector:
         batch_size: int = 1000,
         after_commit: AfterCommit | None = None,
         staged: bool = False,
+        until: int | None = None,
     ):
+        """`until` (a rebuild's replay part): messages after that stream sequence are another
+        part's and are left alone."""
         self.spec = spec
         self._nc = nc
         self._js = nc.jetstream()
@@ -115,6 +118,7 @@ class Projector:
         self.applied = 0
         self._moved = asyncio.Event()
         self._staged = staged
+        self._until = until
 
     async def run(self) -> None:
         """Runs until cancelled; restarts from the stored position after any failure."""
@@ -153,6 +157,8 @@ class Projector:
                     if writing is not None:
                         await _until_merging(store.merging, writing)
                     messages = await feed.take(timeout=1.0 if writing is None else 0.0)
+                    if self._until is not None and messages:
+                        messages = self._within(messages, self._until)
                     prepared = self._prepare(messages) if messages else None
                     if writing is not None:
                         await writing
@@ -170,6 +176,12 @@ class Projector:
                 await feed.stop()
             with contextlib.suppress(Exception):
                 await conn.close()
+
+    @staticmethod
+    def _within(messages: list[Msg], until: int) -> list[Msg]:
+        if _stream_seq(messages[-1]) <= until:
+            return messages
+        return [m for m in messages if _stream_seq(m) <= until]
 
     async def _lock(self, conn: AsyncConnection) -> None:
         await conn.execute(
