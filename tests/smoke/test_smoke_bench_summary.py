@@ -3,7 +3,7 @@ against the aims; a rebuild measured on part of the data set is extrapolated to 
 
 from __future__ import annotations
 
-from devstack.bench import summary
+from devstack.bench import steal_percent, summary
 
 TICKET_VIEW = {
     "scale": 0.25,
@@ -57,3 +57,10 @@ def test_the_customer_list_is_preferred_and_missing_figures_are_unknown() -> Non
     assert result["met"]["list_requests_per_s"] is False
     assert result["met"]["list_p99_ms"] is True
     assert result["met"]["freshness_p99_ms"] is None
+
+
+def test_the_hypervisors_share_of_the_cpu_is_reported_with_the_figures() -> None:
+    spent = [50, 0, 10, 100, 0, 0, 0, 40]
+
+    assert steal_percent([0] * 8, spent) == 20.0
+    assert summary(TICKET_VIEW, GATEWAY, 20.0)["cpu_steal_percent"] == 20.0

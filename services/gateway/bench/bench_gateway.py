@@ -568,6 +568,9 @@ async def main(args: argparse.Namespace) -> None:
         await nc.close()
         for server in servers:
             server.stop()
+        for data in ("nats", "pg"):
+            shutil.rmtree(tmp / data, ignore_errors=True)
+        print(f"service logs in {tmp}")
 
 
 if __name__ == "__main__":

@@ -133,6 +133,7 @@ async def main(args: argparse.Namespace) -> None:
         await nc.close()
         if server is not None:
             server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -488,6 +489,8 @@ async def main() -> None:
         await nc.close()
         for server in servers:
             server.stop()
+        if not ARGS.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

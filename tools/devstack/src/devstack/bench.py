@@ -45,7 +45,21 @@ def _dig(document: dict[str, Any], *path: str) -> Any:
     return value
 
 
-def summary(ticket_view: dict[str, Any], gateway: dict[str, Any]) -> dict[str, Any]:
+def cpu_times() -> list[int]:
+    """The machine's cumulative CPU times (`/proc/stat`: user … steal), for the steal share."""
+    return [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+
+
+def steal_percent(before: list[int], after: list[int]) -> float:
+    """How much of the run's CPU time the hypervisor gave to other machines: a figure taken
+    while it was high says as much about the host as about this code."""
+    spent = [b - a for a, b in zip(before, after, strict=True)]
+    return round(100 * spent[7] / sum(spent), 1) if sum(spent) else 0.0
+
+
+def summary(
+    ticket_view: dict[str, Any], gateway: dict[str, Any], steal: float | None = None
+) -> dict[str, Any]:
     """The issue's four figures from the two scripts' results, each next to its aim."""
     scale = ticket_view.get("scale") or 1.0
     rebuild_seconds = _dig(ticket_view, "rebuild", "seconds")
@@ -75,6 +89,7 @@ def summary(ticket_view: dict[str, Any], gateway: dict[str, Any]) -> dict[str, A
     return {
         "scale": scale,
         "cpus": os.cpu_count(),
+        "cpu_steal_percent": steal,
         "figures": figures,
         "aims": {name: f"{op} {aim:g}" for name, (op, aim) in AIMS.items()},
         "met": met,
@@ -113,6 +128,7 @@ def run(scale: float) -> int:
         [str(TICKET_VIEW / "bench_ticket_view.py"), "--scale", str(scale), "--skip-latency"],
         [str(GATEWAY / "bench_gateway.py")],
     ]
+    before = cpu_times()
     for step in steps:
         print(f"devstack bench: {' '.join(step)}", flush=True)
         code = subprocess.call([sys.executable, *step])
@@ -120,7 +136,7 @@ def run(scale: float) -> int:
             return code
     ticket_view = json.loads((TICKET_VIEW / "results" / "ticket-view.json").read_text())
     gateway = json.loads((GATEWAY / "results" / "gateway.json").read_text())
-    result = summary(ticket_view, gateway)
+    result = summary(ticket_view, gateway, steal_percent(before, cpu_times()))
     SUMMARY.parent.mkdir(parents=True, exist_ok=True)
     SUMMARY.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))
