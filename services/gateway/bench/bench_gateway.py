@@ -65,6 +65,7 @@ import loadgen  # noqa: E402
 RESULTS = HERE / "results" / "gateway.json"
 API_KEY = "bench-admin-key-0123456789"
 FRESH_CONTACT = "c-fresh"
+WARM_UP_SECONDS = 2.0
 PORTAL_HOST = "bench.test"
 PORTAL_SLUG = "help"
 PASSWORD = "bench correct horse battery"
@@ -284,7 +285,9 @@ def latency(
     rate: float | None = None,
 ) -> dict[str, Any]:
     """`clients` connections on `path` for `seconds`: open loop at `rate` requests/s when
-    given, else closed loop (as fast as answers come: the saturation throughput); py-spy on
+    given (after `WARM_UP_SECONDS` of the same load that are not counted: fresh connections,
+    statements prepared per database connection), else closed loop (as fast as answers come:
+    the saturation throughput); py-spy on
     `--profile-service` when this is `--profile-run` → latency figures + CPU ms per request."""
     profile_this = args.profile and name == args.profile_run
     profiler = stack.profile(args.profile_service, args.profile) if profile_this else None
@@ -292,6 +295,8 @@ def latency(
     if rate is None:
         result = loadgen.run(stack.url + path, headers, args.clients, args.seconds)
     else:
+        loadgen.open_loop(stack.url + path, headers, args.clients, rate, WARM_UP_SECONDS)
+        before = stack.cpu_seconds()
         result = loadgen.open_loop(stack.url + path, headers, args.clients, rate, args.seconds)
     after = stack.cpu_seconds()
     requests = result["requests"] or 1
