@@ -82,34 +82,27 @@ class TicketAccess:
         self._portal = portal
         self._contact_id = contact_id
 
-    async def get(self, ticket_id: str) -> dict[str, Any] | None:
-        query = GetTicket(
+    async def _ask(self, op: type[GetTicket] | type[GetTicketState], ticket_id: str) -> Any:
+        """ticket-view's answer for this member's ticket; None when they may not see it."""
+        query = op(
             account_id=self._portal.account_id,
             portal_id=self._portal.id,
             contact_id=self._contact_id,
             ticket_id=ticket_id,
         )
         try:
-            result = await self._tickets(query)
+            return await self._tickets(query)
         except RpcFailure as exc:
             if exc.error.code == "not_found":
                 return None
             raise
+
+    async def get(self, ticket_id: str) -> dict[str, Any] | None:
+        result = await self._ask(GetTicket, ticket_id)
         return result if isinstance(result, dict) else None
 
     async def state(self, ticket_id: str) -> dict[str, Any] | None:
-        query = GetTicketState(
-            account_id=self._portal.account_id,
-            portal_id=self._portal.id,
-            contact_id=self._contact_id,
-            ticket_id=ticket_id,
-        )
-        try:
-            result = await self._tickets(query)
-        except RpcFailure as exc:
-            if exc.error.code == "not_found":
-                return None
-            raise
+        result = await self._ask(GetTicketState, ticket_id)
         ticket = result.get("ticket") if isinstance(result, dict) else None
         return ticket if isinstance(ticket, dict) else None
 
