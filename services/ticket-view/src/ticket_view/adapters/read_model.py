@@ -23,11 +23,14 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from ..application.queries import MessageRow, TicketQuery, TicketRow
+from ..domain import changes as ch
 from ..domain.visibility import ContactFacts, PortalRules, Reach
 
 _LIST_COLUMNS = (
     "t.ticket_id, t.subject, t.status, t.stage, t.pipeline, t.priority, t.created_at, t.updated_at"
 )
+_STATE_COLUMNS = ("ticket_id", *(c for c in ch.VALUE_COLUMNS[ch.TICKETS] if c != "deleted"))
+"""A live ticket's whole state: its key and every value column."""
 _TICKET_COLUMNS = _LIST_COLUMNS + ", t.properties"
 _CONTACT_SELECT = (
     "SELECT c.contact_id, c.email, c.firstname, c.lastname, c.primary_company_id, c.language, "
@@ -309,24 +312,10 @@ class PgReadModel:
 
     async def ticket_state(self, account_id: str, ticket_id: str) -> dict[str, Any] | None:
         rows = await self._fetch(
-            "SELECT ticket_id, subject, content, pipeline, stage, status, priority, inbox_id, "
-            "created_at, updated_at, properties FROM tickets "
+            f"SELECT {', '.join(_STATE_COLUMNS)} FROM tickets "
             "WHERE account_id = %s AND ticket_id = %s AND NOT deleted",
             (account_id, ticket_id),
         )
         if not rows:
             return None
-        names = (
-            "ticket_id",
-            "subject",
-            "content",
-            "pipeline",
-            "stage",
-            "status",
-            "priority",
-            "inbox_id",
-            "created_at",
-            "updated_at",
-            "properties",
-        )
-        return dict(zip(names, rows[0], strict=True))
+        return dict(zip(_STATE_COLUMNS, rows[0], strict=True))
